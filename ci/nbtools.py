@@ -1,0 +1,135 @@
+"""Shared helpers for building and checking the lesson notebooks.
+
+A lesson's source is a py:percent file in ci/lessons/ (reviewable, lintable); `python ci/build.py` turns it
+into notebooks/NN_topic.ipynb and executes it once, top to bottom, in a fresh kernel in an empty folder.
+
+Cell markers in a source file:
+    # %% [markdown]      a markdown cell; each line starts with "# " (or is a bare "#")
+    # %%                 a code cell
+    # %% solution        a code cell whose source is collapsed in JupyterLab and Colab (exercise solutions)
+
+A markdown cell that refers to `attachment:NAME.png` gets figures/NAME.png embedded, so the diagram shows
+wherever the notebook is opened alone (JupyterLab, Colab, GitHub).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "ci" / "lessons"
+NOTEBOOKS = ROOT / "notebooks"
+FIGURES = ROOT / "figures"
+
+ATTACHMENT_RE = re.compile(r"attachment:([A-Za-z0-9_.-]+\.(?:png|svg))")
+MARKER_RE = re.compile(r"^# %%(?: \[markdown\]| solution)?\s*$")
+
+
+def parse_source(text: str) -> list[dict]:
+    """Split a py:percent lesson source into cells: [{'kind': 'markdown'|'code'|'solution', 'source': str}]."""
+    cells: list[dict] = []
+    current = None
+    for line in text.splitlines():
+        if MARKER_RE.match(line):
+            kind = "markdown" if "[markdown]" in line else "solution" if "solution" in line else "code"
+            current = {"kind": kind, "lines": []}
+            cells.append(current)
+            continue
+        if current is None:
+            if line.strip():
+                raise ValueError(f"text before the first '# %%' marker: {line!r}")
+            continue
+        if current["kind"] == "markdown":
+            if line.strip() and not (line == "#" or line.startswith("# ")):
+                raise ValueError(f"markdown line without '# ' prefix: {line!r}")
+            line = line[2:] if line.startswith("# ") else ""
+        current["lines"].append(line)
+    out = []
+    for c in cells:
+        lines = c["lines"]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        out.append({"kind": c["kind"], "source": "\n".join(lines)})
+    return out
+
+
+def figure_attachment(name: str) -> dict:
+    path = FIGURES / name
+    mime = "image/svg+xml" if name.endswith(".svg") else "image/png"
+    data = path.read_bytes()
+    return {mime: data.decode() if mime == "image/svg+xml" else base64.b64encode(data).decode("ascii")}
+
+
+def build_notebook(source_path: Path) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "colab": {"provenance": [], "toc_visible": True},
+    }
+    for cell in parse_source(source_path.read_text()):
+        if cell["kind"] == "markdown":
+            c = nbformat.v4.new_markdown_cell(cell["source"])
+            names = sorted(set(ATTACHMENT_RE.findall(cell["source"])))
+            if names:
+                c.attachments = {n: figure_attachment(n) for n in names}
+        else:
+            c = nbformat.v4.new_code_cell(cell["source"])
+            if cell["kind"] == "solution":
+                c.metadata = {"jupyter": {"source_hidden": True}, "cellView": "form", "tags": ["solution"]}
+        nb.cells.append(c)
+    # Stable cell ids, so a rebuild without changes gives the same file.
+    for i, c in enumerate(nb.cells):
+        c.id = f"cell-{i:03d}"
+    return nb
+
+
+def _current_env_kernel_manager_class():
+    """A KernelManager that runs this very Python (as nbval's --nbval-current-env does): no kernelspec
+    lookup, so a stale user-level 'python3' kernel can never win."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbval.kernel import NbvalKernelspecManager
+    from traitlets import default
+
+    class CurrentEnvKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self):
+            return NbvalKernelspecManager(data_dir=self.data_dir)
+
+    return CurrentEnvKernelManager
+
+
+def execute(nb: nbformat.NotebookNode, cwd: str | None = None, timeout: int = 300,
+            allow_errors: bool = False) -> float:
+    """Execute nb in place in a fresh kernel (in an empty temporary folder unless cwd is given); return seconds."""
+    from nbclient import NotebookClient
+
+    with tempfile.TemporaryDirectory(prefix="rnn-lesson-") as tmp:
+        from nbval.kernel import CURRENT_ENV_KERNEL_NAME
+
+        client = NotebookClient(
+            nb, timeout=timeout, allow_errors=allow_errors, record_timing=False,
+            resources={"metadata": {"path": cwd or tmp}},
+            kernel_name=CURRENT_ENV_KERNEL_NAME,
+            kernel_manager_class=_current_env_kernel_manager_class(),
+        )
+        t0 = time.perf_counter()
+        client.execute()
+        return time.perf_counter() - t0
+
+
+def notebook_for(source_path: Path) -> Path:
+    return NOTEBOOKS / (source_path.stem + ".ipynb")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(parse_source(Path(sys.argv[1]).read_text()))

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the whole test suite: nbval on every notebook plus the checks in tests/.
+#   bash ci/test.sh                          # everything
+#   bash ci/test.sh notebooks/01_one_step.ipynb   # one notebook (any pytest arguments work)
+# Uses the virtual environment in $VENV (default .venv), creating it when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,39 @@
+"""Shared fixtures for the checks nbval cannot do."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "ci"))
+
+NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def code_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    s = cell["source"]
+    return "".join(s) if isinstance(s, list) else s
+
+
+def notebook_params():
+    return [pytest.param(p, id=p.name) for p in NOTEBOOK_PATHS]
+
+
+@pytest.fixture(params=notebook_params())
+def notebook(request):
+    """(path, parsed notebook) for every lesson."""
+    return request.param, load(request.param)

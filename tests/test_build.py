@@ -1,0 +1,22 @@
+"""The lesson-source format that ci/build.py reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbtools import parse_source
+
+
+def test_parse_cells_of_each_kind():
+    text = "# %% [markdown]\n# # Title\n#\n# text\n\n# %%\nx = 1\n\n\n# %% solution\ny = 2\n"
+    assert parse_source(text) == [
+        {"kind": "markdown", "source": "# Title\n\ntext"},
+        {"kind": "code", "source": "x = 1"},
+        {"kind": "solution", "source": "y = 2"},
+    ]
+
+
+@pytest.mark.parametrize("text", ["x = 1\n# %%\n", "# %% [markdown]\nnot a comment\n"])
+def test_malformed_sources_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_source(text)

@@ -1,0 +1,43 @@
+"""Break a scratch layer the way learners do and check that its notebook fails.
+
+A parity claim that cannot fail proves nothing. Each mutation below edits one line of a lesson's scratch code
+(the original text must be there exactly once, so the list cannot silently go stale), re-runs the notebook,
+and expects an AssertionError from one of the notebook's own parity checks.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from conftest import ROOT
+from nbclient.exceptions import CellExecutionError
+
+from nbtools import execute
+
+MUTATIONS = [
+    # (notebook, original text, broken text, what the mistake is)
+    ("01_one_step.ipynb", "pre = pre + self.bias_ih + self.bias_hh", "pre = pre + self.bias_ih",
+     "drop b_hh"),
+    ("01_one_step.ipynb", "H @ self.weight_hh.T", "H @ self.weight_hh",
+     "use W_hh untransposed"),
+    ("01_one_step.ipynb", 'torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)', "torch.tanh(pre)",
+     "ignore nonlinearity='relu'"),
+    ("01_one_step.ipynb", "self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))\n"
+                          "        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))",
+     "self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))\n"
+     "        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))",
+     "register parameters in another order than torch"),
+]
+
+
+@pytest.mark.parametrize("name, original, broken, mistake", MUTATIONS, ids=[f"{m[0][:2]}-{m[3]}" for m in MUTATIONS])
+def test_breaking_the_scratch_layer_fails_the_notebook(name, original, broken, mistake):
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    hits = [c for c in nb.cells if c.cell_type == "code" and original in c.source]
+    assert len(hits) == 1 and hits[0].source.count(original) == 1, \
+        f"{name}: mutation target {original!r} must appear exactly once (update MUTATIONS if the lesson changed)"
+    hits[0].source = hits[0].source.replace(original, broken)
+    with pytest.raises(CellExecutionError) as caught:
+        execute(nb)
+    assert caught.value.ename == "AssertionError", \
+        f"{name} with '{mistake}' failed with {caught.value.ename}, not with a parity assertion"

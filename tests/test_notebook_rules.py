@@ -1,0 +1,165 @@
+"""The rules of a lesson notebook (DEVELOPERS.md) that nbval itself cannot check."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+
+import pytest
+from conftest import NOTEBOOK_PATHS, ROOT, code_cells, load, source
+
+MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION", "NBVAL_CHECK_OUTPUT")
+# Import names that requirements.txt provides (IPython is the kernel that every Jupyter and Colab runs).
+ALLOWED_IMPORTS = {"torch", "numpy", "matplotlib", "ipywidgets", "IPython"}
+
+
+def test_there_are_lessons():
+    assert NOTEBOOK_PATHS, "expected the lesson notebooks in notebooks/"
+
+
+def test_file_names_are_numbered_and_unique():
+    numbers = []
+    for p in NOTEBOOK_PATHS:
+        assert re.fullmatch(r"\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb", p.name), f"{p.name}: name it NN_topic.ipynb"
+        numbers.append(p.name[:2])
+    assert len(numbers) == len(set(numbers)), f"two lessons share a number: {numbers}"
+    assert not [p for p in (ROOT / "notebooks").iterdir() if p.suffix not in (".ipynb",)], \
+        "notebooks/ holds only lesson notebooks (a lesson reads no data file)"
+
+
+def test_outputs_stored_from_one_in_order_run(notebook):
+    path, nb = notebook
+    counts = [c["execution_count"] for c in code_cells(nb)]
+    assert None not in counts, f"{path.name}: {counts.count(None)} code cell(s) never executed: run ci/build.py"
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: execution counts are not 1..n in order"
+    assert any(c["outputs"] for c in code_cells(nb)), f"{path.name}: no code cell has stored output"
+
+
+def test_no_stored_errors_or_stderr(notebook):
+    path, nb = notebook
+    for i, c in enumerate(code_cells(nb)):
+        for o in c["outputs"]:
+            assert o["output_type"] != "error", f"{path.name} code cell {i}: stored error: Run All would stop here"
+            assert not (o["output_type"] == "stream" and o["name"] == "stderr"), \
+                f"{path.name} code cell {i}: stored stderr (a warning?): {''.join(o['text'])[:200]}"
+
+
+def test_kernel_is_plain_python3(notebook):
+    path, nb = notebook
+    assert nb["metadata"]["kernelspec"]["name"] == "python3", f"{path.name}: kernelspec must be python3"
+
+
+def test_imports_only_requirements_and_stdlib(notebook):
+    path, nb = notebook
+    stdlib = set(sys.stdlib_module_names)
+    for i, c in enumerate(code_cells(nb)):
+        src = source(c)
+        assert not re.search(r"^\s*[!%]", src, re.M), f"{path.name} code cell {i}: shell or magic command"
+        for node in ast.walk(ast.parse(src)):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{path.name}: relative import"
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in ALLOWED_IMPORTS or top in stdlib, \
+                    f"{path.name} code cell {i}: imports {name}, which is neither in requirements.txt nor stdlib"
+
+
+@pytest.mark.parametrize("pattern, why", [
+    (r"\bopen\(", "reads or writes a file"),
+    (r"\b(urllib|requests|http\.client|socket)\b", "uses the network"),
+    (r"\b(torch|np|numpy)\.(load|save|hub)\b|\bloadtxt\b|\bfrom_pretrained\b", "loads data or weights from disk or a hub"),
+    (r"\bsys\.path\b|\b__file__\b", "depends on where the repository is"),
+    (r"\bsavefig\(", "writes a figure file"),
+])
+def test_runs_alone(notebook, pattern, why):
+    path, nb = notebook
+    for i, c in enumerate(code_cells(nb)):
+        assert not re.search(pattern, source(c)), f"{path.name} code cell {i} {why}: a lesson must run alone"
+
+
+def test_setup_is_deterministic(notebook):
+    path, nb = notebook
+    setup = source(code_cells(nb)[0])
+    assert "torch.manual_seed(" in setup, f"{path.name}: the setup cell must seed torch"
+    assert "set_printoptions(precision=4" in setup, f"{path.name}: the setup cell must fix print precision"
+    all_src = "\n".join(source(c) for c in code_cells(nb))
+    assert "torch.testing.assert_close" in all_src, f"{path.name}: parity must be asserted with assert_close"
+
+
+def test_nbval_markers_are_alone_on_their_line(notebook):
+    path, nb = notebook
+    for i, c in enumerate(code_cells(nb)):
+        for line in source(c).splitlines():
+            if any(m in line for m in MARKERS):
+                assert line.strip() in {f"# {m}" for m in MARKERS}, \
+                    f"{path.name} code cell {i}: {line.strip()!r}: nbval ignores a marker with anything else on its line"
+
+
+def test_gpu_cells_are_guarded_and_ignored(notebook):
+    """Every cell that touches CUDA (beyond picking DEVICE in the setup cell) is guarded and output-ignored."""
+    path, nb = notebook
+    cells = code_cells(nb)
+    assert "DEVICE = " in source(cells[0]), f"{path.name}: pick the device once, in the setup cell"
+    gpu_cells = 0
+    for i, c in enumerate(cells[1:], start=1):
+        src = source(c)
+        if re.search(r"\bcuda\b|\bDEVICE\b", src):
+            gpu_cells += 1
+            assert src.startswith("# NBVAL_IGNORE_OUTPUT\n"), f"{path.name} code cell {i}: GPU cell needs NBVAL_IGNORE_OUTPUT"
+            assert 'if DEVICE.type == "cuda":' in src and "else:" in src, \
+                f"{path.name} code cell {i}: GPU cell must be guarded and print a skip line on CPU"
+            skip = [o for o in c["outputs"] if o.get("name") == "stdout"]
+            assert skip and "".join(skip[0]["text"]).count("\n") == 1, \
+                f"{path.name} code cell {i}: on CPU a GPU cell prints exactly one line"
+    assert gpu_cells <= 3, f"{path.name}: keep GPU work to a few cells"
+
+
+WIDGET_RE = re.compile(r"widgets\.interactive\(\s*(\w+)|\binteract(?:_manual)?\(\s*(\w+)")
+
+
+def test_widgets_have_a_plain_cell_twin(notebook):
+    """A widget cell's output is ignored (it changes on every render); its callback must also be called in a
+    plain, output-checked cell, because nbval never sees an exception raised inside a widget."""
+    path, nb = notebook
+    cells = [source(c) for c in code_cells(nb)]
+    callbacks = []
+    for i, src in enumerate(cells):
+        for m in WIDGET_RE.finditer(src):
+            name = m.group(1) or m.group(2)
+            callbacks.append(name)
+            assert src.startswith("# NBVAL_IGNORE_OUTPUT\n"), f"{path.name} code cell {i}: widget cell needs NBVAL_IGNORE_OUTPUT"
+            twins = [s for s in cells[i + 1:] if re.search(rf"\b{name}\(", s) and "NBVAL_IGNORE_OUTPUT" not in s]
+            assert twins, f"{path.name}: widget callback {name} is never called in a plain cell"
+            edge_calls = sum(len(re.findall(rf"\b{name}\(", s)) for s in twins)
+            assert edge_calls >= 3, f"{path.name}: call {name} with defaults, extreme and invalid values ({edge_calls} calls)"
+    assert callbacks, f"{path.name}: each lesson has at least one widget"
+
+
+def test_solutions_are_collapsed_and_checked(notebook):
+    path, nb = notebook
+    sols = [c for c in code_cells(nb) if "solution" in c.get("metadata", {}).get("tags", [])]
+    assert sols, f"{path.name}: exercises need solutions (cells tagged 'solution')"
+    for c in sols:
+        assert c["metadata"].get("jupyter", {}).get("source_hidden") is True, f"{path.name}: solution not collapsed"
+    src = "\n".join(source(c) for c in sols)
+    assert re.search(r"assert check_\w+\(", src), f"{path.name}: solutions must pass their checkers (asserted)"
+    assert re.search(r"assert not check_\w+\(", src), f"{path.name}: checkers must be shown rejecting a wrong answer"
+
+
+def test_notebooks_match_their_sources():
+    """notebooks/NN.ipynb is built from ci/lessons/NN.py: the two must not drift apart."""
+    from nbtools import LESSONS, build_notebook, notebook_for
+
+    sources = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
+    assert [notebook_for(s) for s in sources] == NOTEBOOK_PATHS, "every notebook needs a source in ci/lessons/"
+    for src in sources:
+        built = build_notebook(src)
+        stored = load(notebook_for(src))
+        assert [(c.cell_type, c.source) for c in built.cells] == \
+            [(c["cell_type"], source(c)) for c in stored["cells"]], \
+            f"{notebook_for(src).name} differs from {src.name}: run python ci/build.py {src.name[:2]}"
