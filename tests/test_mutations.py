@@ -27,6 +27,24 @@ MUTATIONS = [
      "self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))\n"
      "        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))",
      "register parameters in another order than torch"),
+    ("01_one_step.ipynb", "bound = 1.0 / math.sqrt(self.hidden_size)", "bound = 1.0 / self.hidden_size",
+     "initialise from another range than torch"),
+    ("02_through_time.ipynb", "+ self.bias_hh_l0", "",
+     "drop b_hh"),
+    ("02_through_time.ipynb", "H @ self.weight_hh_l0.T", "H @ self.weight_hh_l0",
+     "use W_hh untransposed"),
+    ("02_through_time.ipynb", 'phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu', "phi = torch.tanh",
+     "ignore nonlinearity='relu'"),
+    ("02_through_time.ipynb", "output = output.transpose(0, 1)  # (N, T, h)", "output = output  # (N, T, h)",
+     "forget to transpose a batch_first output"),
+    ("02_through_time.ipynb", "return output, H.unsqueeze(0)", "return output, output[:1]",
+     "return the first step as h_n"),
+    ("02_through_time.ipynb",
+     "self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size, **kw))  # W_xh.T\n"
+     "        self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))  # W_hh.T",
+     "self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))  # W_hh.T\n"
+     "        self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size, **kw))  # W_xh.T",
+     "register parameters in another order than torch"),
 ]
 
 

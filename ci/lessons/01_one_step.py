@@ -8,14 +8,14 @@
 # $$H_t = \varphi\left(X_t W_{xh} + H_{t-1} W_{hh} + b\right)$$
 #
 # In this lesson you build that one step from scratch, then build `ScratchRNNCell`, a drop-in twin of
-# PyTorch's `nn.RNNCell`, and **prove** that the two agree number for number: same outputs, same gradients,
-# weights moving freely between them with `load_state_dict`.
+# PyTorch's `nn.RNNCell`, and check, with assertions that would fail if you were wrong, that the two agree
+# number for number: same outputs, same gradients, weights moving freely between them with `load_state_dict`.
 #
 # **You should know:** matrix products and their shapes, PyTorch tensors, and what `loss.backward()` does.
 # Nothing about RNNs yet.
 #
 # **Contents:** 1 · the formula and its shapes · 2 · the step from scratch · 3 · torch's `nn.RNNCell` and its
-# weight layout · 4 · `ScratchRNNCell` · 5 · proof of parity (values and gradients) · 6 · one matmul instead
+# weight layout · 4 · `ScratchRNNCell` · 5 · parity, values and gradients · 6 · one matmul instead
 # of two · 7 · why tanh · 8 · play with the shapes · 9 · counting parameters · 10 · traps · 11 · exercises ·
 # 12 · on a GPU · 13 · summary · solutions
 
@@ -40,7 +40,10 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only th
 # %% [markdown]
 # ## 1 · The formula, with every shape
 #
-# At step $t$ a batch of $N$ sequences each gives one input vector of $d$ features; the state has $h$ numbers.
+# A sequence is a list of vectors read in order: a sentence read word by word (each word turned into a vector of
+# $d$ numbers), a sensor giving $d$ readings every second, a melody note by note. We process $N$ sequences at
+# once (a **batch**). At step $t$ each of them gives one input vector of $d$ features, so the inputs of the
+# step form a matrix $X_t$ with one row per sequence. The hidden state has $h$ numbers per sequence.
 #
 # | symbol | shape | what it is |
 # |---|---|---|
@@ -66,7 +69,8 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only th
 # ## 2 · The step from scratch
 #
 # We pick three **different** sizes, N = 3, d = 4, h = 5, so that any mix-up of dimensions shows up as a shape
-# error instead of hiding. `check_shape` stops us the moment a tensor has the wrong shape.
+# error instead of hiding. `check_shape` stops us the moment a tensor has the wrong shape. The weights are small
+# random numbers (× 0.5 keeps tanh away from its flat ends; section 7 shows why that matters).
 
 # %%
 N, d, h = 3, 4, 5
@@ -106,9 +110,24 @@ torch.testing.assert_close(by_hand, by_matrix)
 print(f"H_t[{i}, {j}] by loops: {by_hand:.4f}   by matrices: {by_matrix:.4f}   ✓ equal")
 
 # %% [markdown]
+# The state is the network's **memory**. Feed the *same* input after two different histories (two different
+# $H_{t-1}$) and the step gives two different results: what the network saw earlier changes how it reads the
+# present. Three steps in a row, each feeding its $H_t$ to the next, are exactly what lesson 02 automates.
+
+# %%
+H_after_a = rnn_step(X, torch.zeros(N, h), W_xh, W_hh, b)  # history A: nothing seen yet
+H_after_b = rnn_step(X, torch.ones(N, h), W_xh, W_hh, b)  # history B: a different past
+print("same X_t, different H_{t-1} → same H_t?", torch.allclose(H_after_a, H_after_b))
+H = torch.zeros(N, h)
+for t, X_t in enumerate([X, 2 * X, -X], start=1):  # three steps: H_1, H_2, H_3
+    H = rnn_step(X_t, H, W_xh, W_hh, b)
+    print(f"H_{t}[0] = {H[0]}")
+
+# %% [markdown]
 # ## 3 · torch's `nn.RNNCell` and how it stores the weights
 #
-# `nn.RNNCell(input_size, hidden_size)` computes exactly one step. Let us look at its parameters.
+# `nn.RNNCell(input_size, hidden_size)` computes exactly one step. Let us look at its parameters. (It also keeps
+# its settings as attributes: `cell.input_size`, `cell.hidden_size`, `cell.nonlinearity`.)
 
 # %%
 cell = nn.RNNCell(input_size=d, hidden_size=h)
@@ -122,13 +141,13 @@ for name, p in cell.named_parameters():
 # 1. **Weights are stored transposed.** `weight_ih` is [h, d], the transpose of our $W_{xh}$ [d, h]; likewise
 #    `weight_hh` is $W_{hh}^\top$. torch computes `x @ weight_ih.T` (the layout of `nn.Linear`: one row per output).
 # 2. **Two biases.** torch adds `bias_ih` and `bias_hh`. Mathematically they are one bias $b$ = `bias_ih + bias_hh`;
-#    torch keeps two so its layout matches cuDNN's.
+#    torch keeps two so its layout matches cuDNN's (NVIDIA's library of fast GPU kernels for neural networks).
 #
-# | our name | torch | shape in torch |
-# |---|---|---|
-# | $W_{xh}$ | `weight_ih.T` | [h, d] |
-# | $W_{hh}$ | `weight_hh.T` | [h, h] |
-# | $b$ | `bias_ih + bias_hh` | [h] + [h] |
+# | our name | shape | in torch | torch parameter's shape |
+# |---|---|---|---|
+# | $W_{xh}$ | [d, h] | `weight_ih.T` | `weight_ih`: [h, d] |
+# | $W_{hh}$ | [h, h] | `weight_hh.T` | `weight_hh`: [h, h] |
+# | $b$ | [h] | `bias_ih + bias_hh` | [h] and [h] |
 #
 # With that mapping our `rnn_step` reproduces `nn.RNNCell`. The comparison is an assertion
 # (`torch.testing.assert_close`), so a wrong formula stops the notebook instead of printing a hopeful message.
@@ -137,7 +156,7 @@ for name, p in cell.named_parameters():
 def check(label, ours, theirs, **tol):
     """Assert that ours equals theirs within tolerance, then print a one-line verdict."""
     torch.testing.assert_close(ours, theirs, **tol)
-    if not tol:
+    if not tol:  # assert_close's defaults for float32: |Δ| ≤ 1e-5 + 1.3e-6·|theirs|
         how = "within float32 defaults"
     elif tol["atol"] == 0 and tol["rtol"] == 0:
         how = "bit for bit"
@@ -157,9 +176,19 @@ with torch.no_grad():
 # Now the real thing: an `nn.Module` that takes the **same constructor arguments** as `nn.RNNCell`
 # (`input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None`) and registers its
 # parameters with **torch's names, shapes and order**. That is what lets `load_state_dict` copy weights in
-# either direction. It also accepts what `nn.RNNCell` accepts: a batch [N, d] or a single vector [d]
-# (unbatched), and `hx=None` meaning a zero state. Initialisation follows torch: every parameter is drawn from
-# $U(-1/\sqrt{h}, 1/\sqrt{h})$.
+# either direction: it matches parameters by name and checks their shapes.
+#
+# What each part does:
+# - `nn.Parameter(...)` assigned to `self.weight_ih` registers a trainable tensor under the name `weight_ih`.
+# - With `bias=False` torch *registers the biases as `None`*: they then appear in neither `parameters()` nor
+#   `state_dict()`. `register_parameter("bias_ih", None)` does the same.
+# - `reset_parameters` initialises like torch: every parameter drawn from the **uniform** distribution on
+#   $[-1/\sqrt{h},\; 1/\sqrt{h}]$, a range that shrinks as the state grows, so the sums in the step stay of
+#   moderate size and tanh starts out of its flat ends.
+# - `forward(input, hx=None)` (torch's argument names) accepts what `nn.RNNCell` accepts: a batch [N, d] or a
+#   single vector [d] (unbatched, with `hx` [h]), and `hx=None` meaning a zero state; it checks shapes and
+#   says clearly what is wrong.
+# - `extra_repr` only makes `print(module)` look like torch's.
 
 # %%
 class ScratchRNNCell(nn.Module):
@@ -176,53 +205,55 @@ class ScratchRNNCell(nn.Module):
         if bias:
             self.bias_ih = nn.Parameter(torch.empty(hidden_size, **kw))
             self.bias_hh = nn.Parameter(torch.empty(hidden_size, **kw))
-        else:  # registered as None, as torch does: absent from parameters() and state_dict()
+        else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # (h = 0: nothing to draw)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, input, hx=None):
+        if input.dim() not in (1, 2):
+            raise ValueError(f"ScratchRNNCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        unbatched = input.dim() == 1
+        X = input.unsqueeze(0) if unbatched else input  # [N, d]
+        if X.shape[1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {X.shape[1]} expected {self.input_size}")
+        if hx is None:
+            H = torch.zeros(X.shape[0], self.hidden_size, dtype=X.dtype, device=X.device)
+        else:
+            expected = (self.hidden_size,) if unbatched else (X.shape[0], self.hidden_size)
+            if tuple(hx.shape) != expected:
+                kind = "an unbatched input [d]" if unbatched else f"a batch of {X.shape[0]}"
+                raise RuntimeError(f"hx must have shape {expected} for {kind}, got {tuple(hx.shape)}")
+            H = hx.unsqueeze(0) if unbatched else hx  # [N, h]
+        pre = X @ self.weight_ih.T + H @ self.weight_hh.T  # X W_xh + H W_hh
+        if self.bias:
+            pre = pre + self.bias_ih + self.bias_hh
+        H_new = torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)
+        return H_new.squeeze(0) if unbatched else H_new
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         return s + (", bias=False" if not self.bias else "") + (", nonlinearity=relu" if self.nonlinearity == "relu" else "")
 
-# %% [markdown]
-# The forward pass is the formula plus the input checks a learner will be glad of: clear messages for a wrong
-# feature size, a wrong state shape or a wrong number of dimensions. (We attach it to the class in its own cell
-# to keep cells short; writing it inside the class body is the same thing.)
-
 # %%
-def scratch_cell_forward(self, input, hx=None):
-    if input.dim() not in (1, 2):
-        raise ValueError(f"ScratchRNNCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
-    unbatched = input.dim() == 1
-    X = input.unsqueeze(0) if unbatched else input  # [N, d]
-    if X.shape[1] != self.input_size:
-        raise RuntimeError(f"input has inconsistent input_size: got {X.shape[1]} expected {self.input_size}")
-    if hx is None:
-        H = torch.zeros(X.shape[0], self.hidden_size, dtype=X.dtype, device=X.device)
-    else:
-        H = hx.unsqueeze(0) if unbatched else hx  # [N, h]
-        if tuple(H.shape) != (X.shape[0], self.hidden_size):
-            raise RuntimeError(f"hx must have shape {(X.shape[0], self.hidden_size)} for this input, got {tuple(hx.shape)}")
-    pre = X @ self.weight_ih.T + H @ self.weight_hh.T  # X W_xh + H W_hh
-    if self.bias:
-        pre = pre + self.bias_ih + self.bias_hh
-    H_new = torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)
-    return H_new.squeeze(0) if unbatched else H_new
-
-
-ScratchRNNCell.forward = scratch_cell_forward
 scratch = ScratchRNNCell(d, h)
 print(scratch)
 for name, p in scratch.named_parameters():
     print(f"  {name:<10} {tuple(p.shape)}")
 assert [(n, p.shape) for n, p in scratch.named_parameters()] == [(n, p.shape) for n, p in cell.named_parameters()]
 print("✓ same parameter names, shapes and order as nn.RNNCell")
+for bias in (True, False):  # same seed → same initial numbers: same distribution, drawn in the same order
+    torch.manual_seed(1)
+    t_init = nn.RNNCell(d, h, bias=bias)
+    torch.manual_seed(1)
+    s_init = ScratchRNNCell(d, h, bias=bias)
+    assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters()))
+print("✓ same seed, same initial values as nn.RNNCell, bit for bit: torch's initialisation")
 
 # %% [markdown]
 # ## 5 · Proof of parity: values and gradients
@@ -234,6 +265,15 @@ print("✓ same parameter names, shapes and order as nn.RNNCell")
 #
 # We use **float64**, where the two should agree to rounding (we ask for |Δ| ≤ 1e-12). `parity` returns how
 # many tensors it compared.
+#
+# About `out.backward(upstream)`: `loss.backward()` needs a single number. Our output is a whole [N, h] matrix,
+# so we pass an **upstream gradient** of the same shape, the gradient a loss further downstream would send back.
+# `out.backward(upstream)` gives exactly the gradients of `(out * upstream).sum().backward()`. A random
+# `upstream` weighs every output entry differently, so a mistake in any one of them shows.
+#
+# Why check gradients when the outputs agree? Our cell computes its gradients through its *own* operations
+# (matmuls, additions, tanh), not torch's RNN kernel. A layer can be right forward and wrong backward, for
+# example if it overwrites a tensor in place that autograd still needs, or detaches something by mistake.
 
 # %%
 def parity(torch_cell, scratch_cell, X, hx=None, **tol):
@@ -302,8 +342,12 @@ print(f"✓ float32: output and {n - 1} gradients match within the float32 defau
 # $$X_t W_{xh} + H_{t-1} W_{hh} = \underbrace{[X_t,\; H_{t-1}]}_{[N,\, d+h]}\;
 # \underbrace{\begin{bmatrix} W_{xh} \\ W_{hh} \end{bmatrix}}_{[d+h,\, h]}$$
 #
-# Many textbooks write the RNN this way, as $W\,[x; h]$. It is the same step, and (with weights in torch's
-# layout) the stacked matrix is `torch.cat([weight_ih, weight_hh], dim=1).T`.
+# Notation: $[A,\; B]$ puts matrices side by side (`torch.cat([A, B], dim=1)`); $[A;\; B]$, or the column
+# above, stacks them on top of each other (`torch.cat([A, B], dim=0)`).
+#
+# Many textbooks write the RNN this way with column vectors, $h_t = \tanh(W\,[x_t; h_{t-1}] + b)$: their $W$ is
+# [h, d + h], the transpose of our stacked matrix, and it is exactly torch's `torch.cat([weight_ih, weight_hh],
+# dim=1)`. Rows or columns, it is the same step.
 
 # %%
 with torch.no_grad():
@@ -313,7 +357,8 @@ with torch.no_grad():
     check_shape(XH, (N, d + h))
     one_matmul = torch.tanh(XH @ W + cell.bias_ih + cell.bias_hh)
     check("[X, H] @ [W_xh; W_hh]", one_matmul, cell(X, H_prev))
-    check("same stacked matrix from torch's layout", W, torch.cat([cell.weight_ih, cell.weight_hh], dim=1).T)
+    check("stacked W = cat([weight_ih, weight_hh], 1).T", W, torch.cat([cell.weight_ih, cell.weight_hh], dim=1).T,
+          atol=0.0, rtol=0.0)
 
 # %% [markdown]
 # ## 7 · Why tanh?
@@ -321,7 +366,8 @@ with torch.no_grad():
 # The state is fed back into the cell at every step. tanh keeps it in (−1, 1), whatever happens, so it cannot
 # grow without bound. The price: where |x| is large, tanh is flat (it **saturates**), its slope is near zero,
 # and gradients that pass through it almost vanish. ReLU never saturates for x > 0, but nothing stops the state
-# from growing.
+# from growing. (Sigmoid is drawn for comparison: it squashes into (0, 1). `nn.RNNCell` does not offer it; the
+# LSTM and GRU of lessons 06–07 use it for their *gates*, numbers between 0 and 1 that act like valves.)
 
 # %%
 x = torch.linspace(-5, 5, 401, requires_grad=True)
@@ -347,9 +393,10 @@ for v in (0.0, 1.0, 2.0, 3.0, 5.0):
 
 # %% [markdown]
 # What bounded vs unbounded means over many steps: feed a state through the same $W_{hh}$ thirty times
-# (no input, no bias), with $W_{hh}$ scaled so that it stretches vectors by up to 1.5× per step (its spectral
-# radius). The tanh state stays inside (−1, 1); the ReLU state grows geometrically. Lesson 03 shows the same
-# effect on gradients.
+# (no input, no bias). $W_{hh}$ is scaled so that its largest |eigenvalue| (its **spectral radius**) is 1.5: a
+# purely linear recurrence $H \leftarrow H W_{hh}$ would then grow roughly like $1.5^t$. The tanh state stays
+# inside (−1, 1); the ReLU state, which only clips negative entries, still grows geometrically. Lesson 03 shows
+# the same effect on gradients.
 
 # %%
 torch.manual_seed(1)
@@ -358,9 +405,12 @@ W_big *= 1.5 / torch.linalg.eigvals(W_big).abs().max()  # spectral radius 1.5
 H_tanh = H_relu = torch.rand(1, h, dtype=torch.float64)
 for step in range(1, 31):
     H_tanh, H_relu = torch.tanh(H_tanh @ W_big), torch.relu(H_relu @ W_big)
+    if step == 20:
+        H_relu_20 = H_relu
     if step % 10 == 0:
         print(f"step {step:>2}: max|H| tanh = {H_tanh.abs().max():.4f}   relu = {H_relu.abs().max():.3e}")
 assert H_tanh.abs().max() < 1 and H_relu.abs().max() > 100
+print(f"ReLU growth per step over the last 10 steps: ×{(H_relu.norm() / H_relu_20.norm()) ** 0.1:.2f}")
 
 # %% [markdown]
 # ## 8 · Play: the shapes of one step
@@ -520,8 +570,9 @@ for make in (lambda: bad(X), lambda: ScratchRNNCell(d, h, nonlinearity="sigmoid"
         print(f"{type(err).__name__}: {err}")
 
 # %% [markdown]
-# **Trap 3: one bias is the same maths, but not the same module.** A cell with a single bias computes the
-# same outputs, yet torch's weights will not load into it: `load_state_dict` matches by **name**.
+# **Trap 3: one bias is the same maths, but not the same module.** A cell with a single bias `b = bias_ih +
+# bias_hh` computes the same outputs, yet torch's weights will not load into it: `load_state_dict` matches by
+# **name**.
 
 # %%
 class OneBiasCell(nn.Module):
@@ -530,7 +581,15 @@ class OneBiasCell(nn.Module):
         self.weight_ih, self.weight_hh = nn.Parameter(torch.empty(h, d)), nn.Parameter(torch.empty(h, h))
         self.bias = nn.Parameter(torch.empty(h))
 
+    def forward(self, x, hx):
+        return torch.tanh(x @ self.weight_ih.T + hx @ self.weight_hh.T + self.bias)
 
+
+one_bias = OneBiasCell(d, h)
+with torch.no_grad():  # copy by hand, folding the two biases into one
+    one_bias.weight_ih.copy_(cell.weight_ih), one_bias.weight_hh.copy_(cell.weight_hh)
+    one_bias.bias.copy_(cell.bias_ih + cell.bias_hh)
+    check("one bias, same outputs", one_bias(X, H_prev), cell(X, H_prev))
 try:
     OneBiasCell(d, h).load_state_dict(cell.state_dict())
 except RuntimeError as err:
@@ -538,11 +597,12 @@ except RuntimeError as err:
 
 # %% [markdown]
 # **Trap 4: unbatched input gives unbatched output, and `hx` must match it.** A single vector [d] gives a state
-# [h] (not [1, h]); a batched `hx` with an unbatched input is an error.
+# [h] (not [1, h]), and its `hx` must be [h] too; a batched `hx` with an unbatched input is an error. Compare
+# torch's message with the scratch cell's.
 
 # %%
 x1 = torch.randn(d)
-print("input", list(x1.shape), "→ output", list(cell(x1).shape))
+print("input", list(x1.shape), "with hx", [h], "→ output", list(cell(x1, torch.zeros(h)).shape))
 for module in (cell, scratch):
     try:
         module(x1, torch.zeros(2, h))
@@ -556,40 +616,54 @@ for module in (cell, scratch):
 # something is. Replace the `...`, run the cell, then run the checker below it. Solutions are at the very
 # end of the notebook (collapsed); try first.
 #
-# **Exercise 1.** Write the parameter count of an `nn.RNNCell` from its sizes.
+# **Exercise 1: three steps by hand.** Given an `nn.RNNCell` and three inputs `xs` of shape [3, N, d] (step,
+# batch, features), return the state after the third step, $H_3$, starting from a zero state. Call `cell` once
+# per step; what does each step need from the one before?
 
 # %%
-def param_count(input_size, hidden_size, bias=True):
-    ...  # your code here: return an int
+def three_steps(cell, xs):
+    ...  # your code here: return H_3 of shape [N, h]
 
 # %%
-def check_param_count(fn):
-    """Compare fn with the real counts of nn.RNNCell over several sizes; print what is wrong. Returns True/False."""
-    for d_, h_, bias in [(4, 5, True), (1, 1, True), (10, 20, True), (10, 20, False), (7, 3, False)]:
-        want = sum(p.numel() for p in nn.RNNCell(d_, h_, bias=bias).parameters())
+def check_three_steps(fn):
+    """Compare fn with a correct unrolling; diagnose the usual mistakes. Returns True/False."""
+    with torch.random.fork_rng():  # private random numbers: your own seed is left alone
+        torch.manual_seed(3)
+        c, xs = nn.RNNCell(4, 3), torch.randn(3, 2, 4)
+    with torch.no_grad():
+        states = [torch.zeros(2, 3)]
+        for x_t in xs:
+            states.append(c(x_t, states[-1]))
         try:
-            got = fn(d_, h_, bias=bias)
-        except Exception as err:  # report the learner's error instead of raising it
-            print(f"✗ param_count({d_}, {h_}, bias={bias}) raised {type(err).__name__}: {err}")
+            got = fn(c, xs)
+        except Exception as err:  # show the learner's error instead of raising it
+            print(f"✗ three_steps raised {type(err).__name__}: {err}")
             return False
         if got is None:
-            print("✗ not done yet: param_count returned None. Replace the ... with a formula.")
+            print("✗ not done yet: three_steps returned None.")
             return False
-        if got != want:
-            hint = ("without bias there are no bias vectors: only weight_ih and weight_hh" if not bias
-                    else "torch has two bias vectors (bias_ih and bias_hh), each of size h" if got == want - h_
-                    else "weight_ih is [h, d] and weight_hh is [h, h]: count them both")
-            print(f"✗ param_count({d_}, {h_}, bias={bias}) = {got}, expected {want}. Hint: {hint}.")
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != (2, 3):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            print(f"✗ expected H_3 of shape (2, 3) = [N, h], got {shape}. Return only the last state.")
             return False
-    print("✓ param_count is right for all sizes tried.")
+        hints = [(c(xs[2]), "each step must get the previous state: cell(x_t, H), not cell(x_t)"),
+                 (states[1], "that is H_1: loop over all three steps"),
+                 (states[2], "that is H_2: one step is missing"),
+                 (c(xs[0], c(xs[1], c(xs[2]))), "the steps run in order x_1, x_2, x_3, not backwards")]
+        if not torch.allclose(got, states[3], atol=1e-6):
+            hint = next((msg for wrong, msg in hints if torch.allclose(got, wrong, atol=1e-6)), "feed each H_t to the next step")
+            print(f"✗ wrong values. Hint: {hint}.")
+            return False
+    print("✓ three_steps returns H_3: you have unrolled an RNN (lesson 02 does this for whole sequences).")
     return True
 
 
-exercise_1_passed = check_param_count(param_count)
+exercise_1_passed = check_three_steps(three_steps)
 
 # %% [markdown]
-# **Exercise 2.** Compute `nn.RNNCell`'s output using only its four parameters (`cell.weight_ih`,
-# `cell.weight_hh`, `cell.bias_ih`, `cell.bias_hh`) and plain tensor operations; do not call `cell`.
+# **Exercise 2: torch's cell by hand.** Compute `nn.RNNCell`'s output using only its parameters (`cell.weight_ih`,
+# `cell.weight_hh`, `cell.bias_ih`, `cell.bias_hh`), its setting `cell.nonlinearity` and plain tensor
+# operations; do not call `cell`.
 
 # %%
 def step_with_torch_weights(cell, X, H):
@@ -598,16 +672,17 @@ def step_with_torch_weights(cell, X, H):
 # %%
 def check_step(fn):
     """Compare fn with nn.RNNCell for tanh and relu; diagnose the usual mistakes. Returns True/False."""
-    torch.manual_seed(5)
     for nonlinearity in ("tanh", "relu"):
-        c = nn.RNNCell(4, 3, nonlinearity=nonlinearity)
-        x, hx = torch.randn(2, 4), torch.randn(2, 3)
+        with torch.random.fork_rng():
+            torch.manual_seed(5)
+            c, x, hx = nn.RNNCell(4, 3, nonlinearity=nonlinearity), torch.randn(2, 4), torch.randn(2, 3)
         with torch.no_grad():
             want = c(x, hx)
             try:
                 got = fn(c, x, hx)
-            except RuntimeError as err:
-                print(f"✗ ({nonlinearity}) your step raised: {err}\n  Hint: weight_ih is stored as [h, d]: use weight_ih.T.")
+            except Exception as err:
+                hint = "\n  Hint: weight_ih is stored as [h, d]: use weight_ih.T." if "shape" in str(err) else ""
+                print(f"✗ ({nonlinearity}) your step raised {type(err).__name__}: {err}{hint}")
                 return False
             if got is None:
                 print("✗ not done yet: step_with_torch_weights returned None.")
@@ -621,7 +696,7 @@ def check_step(fn):
                      (act(pre + c.bias_hh), "you left out bias_ih: torch adds both biases"),
                      (act(pre), "you left out both biases"),
                      (act(x @ c.weight_ih.T + hx @ c.weight_hh + c.bias_ih + c.bias_hh), "weight_hh needs .T too"),
-                     (torch.tanh(pre + c.bias_ih + c.bias_hh), "use the cell's nonlinearity (c.nonlinearity), not always tanh")]
+                     (torch.tanh(pre + c.bias_ih + c.bias_hh), "use the cell's nonlinearity (cell.nonlinearity), not always tanh")]
             if not torch.allclose(got, want, atol=1e-5):
                 hint = next((msg for wrong, msg in hints if torch.allclose(got, wrong, atol=1e-5)), "compare with section 3")
                 print(f"✗ ({nonlinearity}) values differ from nn.RNNCell. Hint: {hint}.")
@@ -633,40 +708,44 @@ def check_step(fn):
 exercise_2_passed = check_step(step_with_torch_weights)
 
 # %% [markdown]
-# **Exercise 3.** Build the stacked matrix $W = [W_{xh}; W_{hh}]$ of section 6 from a cell's parameters, so
-# that `torch.tanh(torch.cat([X, H], 1) @ W + b)` equals `cell(X, H)`.
+# **Exercise 3: read a model's size backwards.** A colleague's `nn.RNNCell` has `hidden_size=32` and, says
+# `sum(p.numel() …)`, 2,176 parameters. What is its `input_size`? Write the general answer: given the
+# parameter count, the hidden size and whether it has biases, return the input size (an `int`). Start from the
+# formula of section 9 and solve it for $d$.
 
 # %%
-def stacked_weight(cell):
-    ...  # your code here: return W of shape [d + h, h]
+def input_size_from(num_params, hidden_size, bias=True):
+    ...  # your code here: return an int
 
 # %%
-def check_stacked(fn):
-    """Check shape first, then values, with a hint for the usual mix-ups. Returns True/False."""
-    c = nn.RNNCell(4, 3)
-    x, hx = torch.randn(2, 4), torch.randn(2, 3)
-    with torch.no_grad():
+def check_input_size(fn):
+    """Try fn on real cells of several sizes; diagnose the usual algebra slips. Returns True/False."""
+    for d_, h_, bias in [(32, 32, True), (4, 5, True), (1027, 256, True), (10, 20, False), (1, 1, True)]:
+        count = sum(p.numel() for p in nn.RNNCell(d_, h_, bias=bias).parameters())
         try:
-            W_ = fn(c)
-        except RuntimeError as err:
-            print(f"✗ stacked_weight raised: {err}\n  Hint: transpose each weight before stacking along dim 0.")
+            got = fn(count, h_, bias=bias)
+        except Exception as err:
+            print(f"✗ input_size_from({count}, {h_}, bias={bias}) raised {type(err).__name__}: {err}")
             return False
-        if W_ is None:
-            print("✗ not done yet: stacked_weight returned None.")
+        if got is None:
+            print("✗ not done yet: input_size_from returned None.")
             return False
-        if tuple(W_.shape) != (4 + 3, 3):
-            hint = "that is [h, d + h]: you stacked torch's layout without transposing" if tuple(W_.shape) == (3, 7) else "expected [d + h, h]"
-            print(f"✗ shape {tuple(W_.shape)}: {hint}.")
+        if got != d_:
+            slips = {count // h_ - h_: "you forgot the two bias vectors (2h numbers)",
+                     count // h_ - h_ - 1: "there are two bias vectors, not one",
+                     count // h_ - 2: "weight_hh is [h, h]: subtract h as well"}
+            hint = slips.get(got, "count = h·(d + h + 2) with biases, h·(d + h) without; solve for d") if bias else \
+                "without bias, count = h·(d + h)"
+            print(f"✗ input_size_from({count}, {h_}, bias={bias}) = {got}, expected {d_}. Hint: {hint}.")
             return False
-        got = torch.tanh(torch.cat([x, hx], 1) @ W_ + c.bias_ih + c.bias_hh)
-        if not torch.allclose(got, c(x, hx), atol=1e-5):
-            print("✗ right shape, wrong values. Hint: W_xh (from weight_ih) goes on top, W_hh below, to match [X, H].")
+        if not isinstance(got, int):
+            print(f"✗ right value, but return an int (got {type(got).__name__}): nn.RNNCell needs an int.")
             return False
-    print("✓ one matmul with your stacked W equals nn.RNNCell.")
+    print("✓ input_size_from is right for every size tried (the colleague's cell takes 32 inputs).")
     return True
 
 
-exercise_3_passed = check_stacked(stacked_weight)
+exercise_3_passed = check_input_size(input_size_from)
 
 # %% [markdown]
 # ## 12 · On a GPU
@@ -679,6 +758,7 @@ exercise_3_passed = check_stacked(stacked_weight)
 # %%
 # NBVAL_IGNORE_OUTPUT
 if DEVICE.type == "cuda":
+    saved_tf32 = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False  # compare in full float32
     for dtype, tol in [(torch.float64, EXACT), (torch.float32, {})]:
         t_cell = nn.RNNCell(d, h, device=DEVICE, dtype=dtype)
@@ -688,6 +768,7 @@ if DEVICE.type == "cuda":
         n = parity(t_cell, s_cell, xg, torch.randn(64, h, device=DEVICE, dtype=dtype), **tol)
         print(f"✓ {torch.cuda.get_device_name()} {dtype}: output and {n - 1} gradients match "
               f"({'|Δ| ≤ 1e-12' if tol else 'float32 defaults, TF32 off'})")
+    torch.backends.cuda.matmul.allow_tf32 = saved_tf32
 else:
     print("No GPU here: skipped (this cell repeats the parity check on CUDA when a GPU is present).")
 
@@ -715,8 +796,11 @@ else:
 # checker (and must pass); then a deliberately wrong answer shows what the checker says.
 
 # %% solution
-def param_count_solution(input_size, hidden_size, bias=True):
-    return hidden_size * (input_size + hidden_size + (2 if bias else 0))
+def three_steps_solution(cell, xs):
+    H = torch.zeros(xs.shape[1], cell.hidden_size)
+    for x_t in xs:  # each step feeds its state to the next
+        H = cell(x_t, H)
+    return H
 
 
 def step_solution(cell, X, H):
@@ -724,16 +808,17 @@ def step_solution(cell, X, H):
     return torch.tanh(pre) if cell.nonlinearity == "tanh" else torch.relu(pre)
 
 
-def stacked_weight_solution(cell):
-    return torch.cat([cell.weight_ih.T, cell.weight_hh.T], dim=0)
+def input_size_from_solution(num_params, hidden_size, bias=True):
+    # num_params = h·(d + h + 2) with biases  →  d = num_params / h − h − 2
+    return num_params // hidden_size - hidden_size - (2 if bias else 0)
 
 
-assert check_param_count(param_count_solution)
+assert check_three_steps(three_steps_solution)
 assert check_step(step_solution)
-assert check_stacked(stacked_weight_solution)
+assert check_input_size(input_size_from_solution)
 
 # %% solution
 # What the checkers say to three common mistakes:
-assert not check_param_count(lambda d, h, bias=True: h * (d + h + 1))
+assert not check_three_steps(lambda c, xs: c(xs[2]))
 assert not check_step(lambda c, X, H: torch.tanh(X @ c.weight_ih.T + H @ c.weight_hh.T + c.bias_ih))
-assert not check_stacked(lambda c: torch.cat([c.weight_ih, c.weight_hh], dim=1))
+assert not check_input_size(lambda n, h, bias=True: n // h - h)
