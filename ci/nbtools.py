@@ -7,6 +7,7 @@ Cell markers in a source file:
     # %% [markdown]      a markdown cell; each line starts with "# " (or is a bare "#")
     # %%                 a code cell
     # %% solution        a code cell whose source is collapsed in JupyterLab and Colab (exercise solutions)
+    # %% hidden          a code cell whose source is collapsed (exercise checkers: the learner reads the verdict)
 
 A markdown cell that refers to `attachment:NAME.png` gets figures/NAME.png embedded, so the diagram shows
 wherever the notebook is opened alone (JupyterLab, Colab, GitHub).
@@ -29,7 +30,7 @@ NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ROOT / "figures"
 
 ATTACHMENT_RE = re.compile(r"attachment:([A-Za-z0-9_.-]+\.(?:png|svg))")
-MARKER_RE = re.compile(r"^# %%(?: \[markdown\]| solution)?\s*$")
+MARKER_RE = re.compile(r"^# %%(?: \[markdown\]| solution| hidden)?\s*$")
 
 
 def parse_source(text: str) -> list[dict]:
@@ -38,7 +39,7 @@ def parse_source(text: str) -> list[dict]:
     current = None
     for line in text.splitlines():
         if MARKER_RE.match(line):
-            kind = "markdown" if "[markdown]" in line else "solution" if "solution" in line else "code"
+            kind = line[5:].strip().strip("[]") or "code"
             current = {"kind": kind, "lines": []}
             cells.append(current)
             continue
@@ -86,6 +87,8 @@ def build_notebook(source_path: Path) -> nbformat.NotebookNode:
             c = nbformat.v4.new_code_cell(cell["source"])
             if cell["kind"] == "solution":
                 c.metadata = {"jupyter": {"source_hidden": True}, "cellView": "form", "tags": ["solution"]}
+            elif cell["kind"] == "hidden":
+                c.metadata = {"jupyter": {"source_hidden": True}, "cellView": "form"}
         nb.cells.append(c)
     # Stable cell ids, so a rebuild without changes gives the same file.
     for i, c in enumerate(nb.cells):

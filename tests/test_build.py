@@ -8,11 +8,12 @@ from nbtools import parse_source
 
 
 def test_parse_cells_of_each_kind():
-    text = "# %% [markdown]\n# # Title\n#\n# text\n\n# %%\nx = 1\n\n\n# %% solution\ny = 2\n"
+    text = "# %% [markdown]\n# # Title\n#\n# text\n\n# %%\nx = 1\n\n\n# %% solution\ny = 2\n# %% hidden\nz = 3\n"
     assert parse_source(text) == [
         {"kind": "markdown", "source": "# Title\n\ntext"},
         {"kind": "code", "source": "x = 1"},
         {"kind": "solution", "source": "y = 2"},
+        {"kind": "hidden", "source": "z = 3"},
     ]
 
 

@@ -158,10 +158,10 @@ def check(label, ours, theirs, **tol):
     torch.testing.assert_close(ours, theirs, **tol)
     if not tol:  # assert_close's defaults for float32: |Δ| ≤ 1e-5 + 1.3e-6·|theirs|
         how = "within float32 defaults"
-    elif tol["atol"] == 0 and tol["rtol"] == 0:
+    elif tol.get("atol") == 0 and tol.get("rtol") == 0:
         how = "bit for bit"
     else:
-        how = f"|Δ| ≤ {tol['atol']:.0e}"
+        how = f"|Δ| ≤ {tol.get('atol', 0):.0e} + {tol.get('rtol', 0):.0e}·|theirs|"
     print(f"✓ {label:<40} matches, {how}")
 
 
@@ -613,8 +613,9 @@ for module in (cell, scratch):
 # ## 11 · Exercises
 #
 # Each exercise has a checker that runs your code against torch and says **what** is wrong, not just that
-# something is. Replace the `...`, run the cell, then run the checker below it. Solutions are at the very
-# end of the notebook (collapsed); try first.
+# something is. Replace the `...`, run the cell, then run the checker cell below it (its code is collapsed, so
+# you read only its verdict; click the cell to see how it checks). Solutions are at the very end of the
+# notebook, collapsed too; try first.
 #
 # **Exercise 1: three steps by hand.** Given an `nn.RNNCell` and three inputs `xs` of shape [3, N, d] (step,
 # batch, features), return the state after the third step, $H_3$, starting from a zero state. Call `cell` once
@@ -624,7 +625,7 @@ for module in (cell, scratch):
 def three_steps(cell, xs):
     ...  # your code here: return H_3 of shape [N, h]
 
-# %%
+# %% hidden
 def check_three_steps(fn):
     """Compare fn with a correct unrolling; diagnose the usual mistakes. Returns True/False."""
     with torch.random.fork_rng():  # private random numbers: your own seed is left alone
@@ -669,7 +670,7 @@ exercise_1_passed = check_three_steps(three_steps)
 def step_with_torch_weights(cell, X, H):
     ...  # your code here: return H_t of shape [N, h]
 
-# %%
+# %% hidden
 def check_step(fn):
     """Compare fn with nn.RNNCell for tanh and relu; diagnose the usual mistakes. Returns True/False."""
     for nonlinearity in ("tanh", "relu"):
@@ -717,7 +718,7 @@ exercise_2_passed = check_step(step_with_torch_weights)
 def input_size_from(num_params, hidden_size, bias=True):
     ...  # your code here: return an int
 
-# %%
+# %% hidden
 def check_input_size(fn):
     """Try fn on real cells of several sizes; diagnose the usual algebra slips. Returns True/False."""
     for d_, h_, bias in [(32, 32, True), (4, 5, True), (1027, 256, True), (10, 20, False), (1, 1, True)]:

@@ -7,23 +7,24 @@
 # $$H_t = \varphi\left(X_t W_{xh} + H_{t-1} W_{hh} + b\right), \qquad t = 1, \dots, T$$
 #
 # In this lesson you run the step over a whole sequence with a plain Python loop, then build `ScratchRNN`,
-# a drop-in twin of PyTorch's `nn.RNN` (one layer for now), and **prove** that the two agree, values and
-# gradients, for every setting the constructor and the forward pass allow. Along the way you meet the two
-# things that confuse almost everyone who uses `nn.RNN`: what `output` and `h_n` are, and what `batch_first`
-# does (and does not) change.
+# a drop-in twin of PyTorch's `nn.RNN` with one layer, and check with assertions that the two agree: outputs
+# and all gradients, in float64 and float32, for every combination of the settings this one-layer module has.
+# (More layers, dropout, two directions and packed sequences come in lessons 04–05.) Along the way you meet the
+# two things that confuse almost everyone who uses `nn.RNN`: what `output` and `h_n` are, and what
+# `batch_first` does (and does not) change.
 #
 # **You should know:** lesson 01 (the step, torch's weight layout `weight_ih` = $W_{xh}^\top$, the two biases,
 # `load_state_dict`), matrix products and their shapes, and what `loss.backward()` does.
 #
-# **Contents:** 1 · from one step to a sequence · 2 · torch's `nn.RNN` · 3 · `ScratchRNN` · 4 · the two
-# examples from the docs · 5 · proof of parity · 6 · `batch_first` and its traps · 7 · an output layer on top ·
+# **Contents:** 1 · from one step to a sequence · 2 · torch's `nn.RNN` · 3 · `ScratchRNN` · 4 · parity, values
+# and gradients · 5 · one product for all inputs · 6 · `batch_first` and its traps · 7 · an output layer on top ·
 # 8 · a look ahead: $h_n$ depends on every step · 9 · play with the shapes · 10 · exercises · 11 · on a GPU ·
 # 12 · summary · solutions
 
 # %% [markdown]
 # ## Setup
-# Every lesson starts the same way: imports, a fixed seed (so your numbers match the ones printed here),
-# four decimals when printing tensors, and the device, used only by the GPU cell near the end.
+# Every lesson starts the same way: imports, a fixed seed (so your numbers match the ones printed here), a fixed
+# print format for numbers, and the device, used only by the GPU cell near the end.
 
 # %%
 import math
@@ -112,15 +113,17 @@ for name, p in rnn.named_parameters():
     print(f"  {name:<13} {tuple(p.shape)}")
 
 # %% [markdown]
-# | our name | torch | shape in torch |
-# |---|---|---|
-# | $W_{xh}$ | `weight_ih_l0.T` | [h, d] |
-# | $W_{hh}$ | `weight_hh_l0.T` | [h, h] |
-# | $b$ | `bias_ih_l0 + bias_hh_l0` | [h] + [h] |
+# | our name | shape | in torch | torch parameter's shape |
+# |---|---|---|---|
+# | $W_{xh}$ | [d, h] | `weight_ih_l0.T` | `weight_ih_l0`: [h, d] |
+# | $W_{hh}$ | [h, h] | `weight_hh_l0.T` | `weight_hh_l0`: [h, h] |
+# | $b$ | [h] | `bias_ih_l0 + bias_hh_l0` | [h] and [h] |
 #
-# Its input is **sequence first** by default: (T, N, d), the layout of our `X`. (`X[t]` is then one step for
-# the whole batch; section 6 shows the other layout, `batch_first=True`.) It returns the pair
-# `(output, h_n)`, and an initial state `h0` of shape (1, N, h) is optional: omitted, it is zeros.
+# Its input is **sequence first** by default: (T, N, d), the layout of our `X`. The reason is the loop: each
+# step reads `X[t]`, and in a sequence-first tensor that is one contiguous [N, d] block of memory. It is also
+# the layout cuDNN, NVIDIA's RNN kernels, works in. (Section 6 shows the other layout, `batch_first=True`.)
+# `nn.RNN` returns the pair `(output, h_n)`; an initial state `h0` of shape (1, N, h) is optional: omitted, it
+# is zeros.
 #
 # With that mapping our loop reproduces `nn.RNN`. Each comparison is an assertion, so a wrong formula stops
 # the notebook instead of printing a hopeful message; `check` prints a one-line verdict when it passes.
@@ -129,10 +132,12 @@ for name, p in rnn.named_parameters():
 def check(label, ours, theirs, **tol):
     """Assert that ours equals theirs within tolerance, then print a one-line verdict."""
     torch.testing.assert_close(ours, theirs, **tol)
-    if not tol:
+    if not tol:  # assert_close's defaults for float32: |Δ| ≤ 1e-5 + 1.3e-6·|theirs|
         how = "within float32 defaults"
+    elif tol.get("atol") == 0 and tol.get("rtol") == 0:
+        how = "bit for bit"
     else:
-        how = "bit for bit" if tol["atol"] == tol["rtol"] == 0 else f"|Δ| ≤ {tol['atol']:.0e}"
+        how = f"|Δ| ≤ {tol.get('atol', 0):.0e} + {tol.get('rtol', 0):.0e}·|theirs|"
     print(f"✓ {label:<34} matches, {how}")
 
 
@@ -146,14 +151,43 @@ with torch.no_grad():
 # %% [markdown]
 # ## 3 · `ScratchRNN`: a drop-in twin of `nn.RNN`
 #
-# A module with **`nn.RNN`'s constructor signature and defaults**, `input_size, hidden_size, num_layers=1,
-# nonlinearity="tanh", bias=True, batch_first=False, dropout=0.0, bidirectional=False, device=None,
-# dtype=None`, and **torch's parameter names, shapes and order**, so that `load_state_dict` copies weights
-# either way. Initialisation follows torch: every parameter from $U(-1/\sqrt{h}, 1/\sqrt{h})$.
+# A module with `nn.RNN`'s constructor arguments and defaults, and **torch's parameter names, shapes and
+# order**, so that `load_state_dict` copies weights either way. It comes in two pieces.
 #
-# Two details that matter for `load_state_dict`: with `bias=False`, `nn.RNN` has **no** bias parameters at all
-# (not even `None` placeholders, unlike `nn.RNNCell`), so neither do we. And settings that later lessons add
-# (more layers, two directions, dropout between layers) are refused, with a message that names the lesson that adds them.
+# First a plain function for the inputs. `nn.RNN` accepts a batch (T, N, d), a batch-first (N, T, d), or a
+# single unbatched sequence (T, d) with `hx` of shape (1, h). `rnn_inputs` checks the call and brings all three
+# to one layout, **X [T, N, d]** and **H_0 [N, h]**; every message says what it expected and what it got.
+
+# %%
+def rnn_inputs(rnn, input, hx):
+    """Check rnn(input, hx) as nn.RNN does. rnn: a one-layer module (input_size, hidden_size, batch_first).
+    Returns X [T, N, d], H_0 [N, h] (zeros if hx is None), and unbatched (input (T, d), here as N = 1)."""
+    if input.dim() not in (2, 3):
+        layout = "(N, T, d)" if rnn.batch_first else "(T, N, d)"
+        raise ValueError(f"expected input (T, d) or {layout}, got a {input.dim()}-D tensor {tuple(input.shape)}")
+    unbatched = input.dim() == 2  # batch_first is ignored for unbatched input, as in torch
+    X = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if rnn.batch_first else input
+    T_, N_, d_ = X.shape
+    if d_ != rnn.input_size:
+        raise RuntimeError(f"input has {d_} features in its last dimension, expected input_size={rnn.input_size}")
+    if T_ == 0:
+        raise RuntimeError("the sequence is empty (T = 0 steps): no step to run, no last state to return")
+    if hx is None:
+        return X, torch.zeros(N_, rnn.hidden_size, dtype=X.dtype, device=X.device), unbatched
+    want = (1, rnn.hidden_size) if unbatched else (1, N_, rnn.hidden_size)
+    if tuple(hx.shape) != want:
+        hint = (" Add the layer axis: hx.unsqueeze(0)." if tuple(hx.shape) == want[1:] else
+                " batch_first applies to input and output only: h0 stays (num_layers, N, h)." if rnn.batch_first else "")
+        which = ("hx for unbatched input must be (num_layers, h)" if unbatched
+                 else f"hx for a batch of N = {N_} must be (num_layers, N, h)")
+        raise RuntimeError(f"{which} = {want}, got {tuple(hx.shape)}.{hint}")
+    return X, (hx if unbatched else hx[0]), unbatched  # unbatched hx (1, h) is already [N = 1, h]
+
+# %% [markdown]
+# Then the module. The constructor registers torch's parameters and draws them as torch does, from
+# $U(-1/\sqrt{h}, 1/\sqrt{h})$; settings that later lessons add are refused with a message that names the
+# lesson. `forward` is the loop of section 1 with torch's parameters: the recurrence is one line that reads like
+# the formula, with $b$ = `bias_ih_l0 + bias_hh_l0`. (`extra_repr` only sets what `print(module)` shows.)
 
 # %%
 class ScratchRNN(nn.Module):
@@ -180,9 +214,28 @@ class ScratchRNN(nn.Module):
         if bias:  # bias=False: simply absent, as in nn.RNN
             self.bias_ih_l0 = nn.Parameter(torch.empty(hidden_size, **kw))
             self.bias_hh_l0 = nn.Parameter(torch.empty(hidden_size, **kw))
-        bound = 1.0 / math.sqrt(hidden_size)
         for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+            nn.init.uniform_(p, -1.0 / math.sqrt(hidden_size), 1.0 / math.sqrt(hidden_size))
+
+    def forward(self, input, hx=None):
+        X, H, unbatched = rnn_inputs(self, input, hx)  # X [T, N, d], H = H_0 [N, h]
+        phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu
+        b = self.bias_ih_l0 + self.bias_hh_l0 if self.bias else 0.0  # b = b_ih + b_hh
+        states = []
+        for t in range(X.shape[0]):
+            H = phi(X[t] @ self.weight_ih_l0.T + H @ self.weight_hh_l0.T + b)  # H_t = φ(X_t W_xh + H_{t-1} W_hh + b)
+            states.append(H)
+        output = torch.stack(states)  # [T, N, h]: H_1 … H_T
+        if unbatched:
+            return output.squeeze(1), H  # (T, h) and h_n (1, h)
+        if self.batch_first:
+            output = output.transpose(0, 1)  # (N, T, h); h_n keeps (1, N, h)
+        return output, H.unsqueeze(0)
+
+    def extra_repr(self):
+        flags = [("bias=False", not self.bias), ("batch_first=True", self.batch_first),
+                 ("nonlinearity=relu", self.nonlinearity == "relu")]
+        return ", ".join([f"{self.input_size}, {self.hidden_size}"] + [text for text, on in flags if on])
 
 # %% [markdown]
 # The refusals, once each (`nn.RNN` checks `nonlinearity` when it is built, too, unlike `nn.RNNCell`):
@@ -195,68 +248,12 @@ for kwargs in ({"num_layers": 2}, {"dropout": 0.2}, {"bidirectional": True}, {"n
         print(f"ScratchRNN(d, h, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) → {type(err).__name__}: {err}")
 
 # %% [markdown]
-# Before the loop, the forward pass checks its inputs and brings them to one layout, **X [T, N, d]** and
-# **H [N, h]**, whatever the caller passed: batched (T, N, d), batch-first (N, T, d), or a single unbatched
-# sequence (T, d) with `hx` of shape (1, h). Every check says what it expected and what it got.
-
-# %%
-def prepare_inputs(self, input, hx):
-    """Validate like nn.RNN, with clearer messages. Return X [T, N, d], H_0 [N, h], and whether unbatched."""
-    if input.dim() not in (2, 3):
-        layout = "(N, T, d)" if self.batch_first else "(T, N, d)"
-        raise ValueError(f"expected input (T, d) or {layout}, got a {input.dim()}-D tensor {tuple(input.shape)}")
-    unbatched = input.dim() == 2  # batch_first is ignored for unbatched input, as in torch
-    X = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
-    T_, N_, d_ = X.shape
-    if d_ != self.input_size:
-        raise RuntimeError(f"input has {d_} features in its last dimension, expected input_size={self.input_size}")
-    if T_ == 0:
-        raise RuntimeError("the sequence is empty (T = 0 steps): no step to run, no last state to return")
-    if hx is None:
-        return X, torch.zeros(N_, self.hidden_size, dtype=X.dtype, device=X.device), unbatched
-    want = (1, self.hidden_size) if unbatched else (1, N_, self.hidden_size)
-    if tuple(hx.shape) != want:
-        hint = (" Add the layer axis: hx.unsqueeze(0)." if tuple(hx.shape) == want[1:] else
-                " batch_first applies to input and output only: h0 stays (num_layers, N, h)." if self.batch_first else "")
-        which = ("hx for unbatched input must be (num_layers, h)" if unbatched
-                 else f"hx for a batch of N = {N_} must be (num_layers, N, h)")
-        raise RuntimeError(f"{which} = {want}, got {tuple(hx.shape)}.{hint}")
-    return X, (hx if unbatched else hx[0]), unbatched
-
-# %% [markdown]
-# And the forward pass itself: the loop of section 1, written with torch's parameters. The recurrence is one
-# line and reads like the formula; `b` is lesson 01's single bias, `bias_ih_l0 + bias_hh_l0`. (`extra_repr`
-# only sets what `print(module)` shows.)
-
-# %%
-def scratch_rnn_forward(self, input, hx=None):
-    X, H, unbatched = self.prepare_inputs(input, hx)  # X [T, N, d], H = H_0 [N, h]
-    phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu
-    b = self.bias_ih_l0 + self.bias_hh_l0 if self.bias else 0.0  # b = b_ih + b_hh
-    states = []
-    for t in range(X.shape[0]):
-        H = phi(X[t] @ self.weight_ih_l0.T + H @ self.weight_hh_l0.T + b)  # H_t = φ(X_t W_xh + H_{t-1} W_hh + b)
-        states.append(H)
-    output = torch.stack(states)  # [T, N, h]: H_1 … H_T
-    if unbatched:
-        return output.squeeze(1), H  # (T, h) and h_n (1, h)
-    if self.batch_first:
-        output = output.transpose(0, 1)  # (N, T, h); h_n keeps (1, N, h)
-    return output, H.unsqueeze(0)
-
-
-def scratch_rnn_repr(self):
-    flags = [("bias=False", not self.bias), ("batch_first=True", self.batch_first),
-             ("nonlinearity=relu", self.nonlinearity == "relu")]
-    return ", ".join([f"{self.input_size}, {self.hidden_size}"] + [text for text, on in flags if on])
-
-
-ScratchRNN.prepare_inputs, ScratchRNN.forward, ScratchRNN.extra_repr = prepare_inputs, scratch_rnn_forward, scratch_rnn_repr
-
-# %% [markdown]
 # Same names, shapes and order as `nn.RNN`, with and without bias, and even the same initial values when both
 # start from the same seed (torch draws every parameter from $U(-1/\sqrt{h}, 1/\sqrt{h})$, in registration order).
-# Then one run with torch's weights copied in.
+# With `bias=False` the biases are absent from `state_dict()`, as in `nn.RNNCell`, so `load_state_dict` treats
+# both alike. What differs is **attribute access**: `rnn.bias_ih_l0` raises `AttributeError` on
+# `nn.RNN(bias=False)` (and on `ScratchRNN`), while `nn.RNNCell(bias=False).bias_ih` is `None`. Code that reads a
+# bias should test `rnn.bias` first, as `forward` does. Then one run with torch's weights copied in.
 
 # %%
 scratch = ScratchRNN(d, h)
@@ -270,8 +267,11 @@ for bias in (True, False):
     assert [(n, tuple(p.shape)) for n, p in s_init.named_parameters()] == names
     assert list(s_init.state_dict()) == list(t_init.state_dict()) == [n for n, _ in names]
     assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters()))
+    assert hasattr(t_init, "bias_ih_l0") == hasattr(s_init, "bias_ih_l0") == bias
     print(f"✓ bias={str(bias):<5} same parameters as nn.RNN: {', '.join(n for n, _ in names)}")
 print("✓ same seed, same initial values, bit for bit: U(-1/√h, 1/√h), drawn in the same order")
+assert nn.RNNCell(d, h, bias=False).bias_ih is None
+print("✓ bias=False: no attribute bias_ih_l0 on either module (nn.RNNCell(bias=False).bias_ih is None)")
 
 scratch.load_state_dict(rnn.state_dict())  # torch -> scratch: the whole copy
 with torch.no_grad():
@@ -281,7 +281,7 @@ with torch.no_grad():
 
 # %% [markdown]
 # A **single, unbatched** sequence (T, d) gives output (T, h) and h_n (1, h): the layer axis stays, only the
-# batch axis is gone. An `hx` for it is (1, h) too, not (h,):
+# batch axis is gone. An `hx` for it is (1, h) too, not (h,) (next cell).
 
 # %%
 x1 = torch.randn(T, d)
@@ -290,11 +290,6 @@ with torch.no_grad():
     check("unbatched output: ScratchRNN", scratch(x1)[0], out1)
     check("unbatched h_n: ScratchRNN", scratch(x1)[1], hn1)
 print(f"input {list(x1.shape)} → output {list(out1.shape)}, h_n {list(hn1.shape)}")
-for module in (rnn, scratch):
-    try:
-        module(x1, torch.zeros(h))
-    except RuntimeError as err:
-        print(f"{type(module).__name__:<10} hx of shape ({h},): {err}")
 
 # %% [markdown]
 # The usual mistakes, side by side: what `nn.RNN` says and what `ScratchRNN` says.
@@ -305,7 +300,8 @@ bad_calls = [("wrong feature size", torch.randn(T, N, d + 1), None),
              ("h0 for another batch size", X, torch.zeros(1, N + 1, h)),
              ("1-D input", torch.randn(d), None),
              ("4-D input", torch.randn(2, T, N, d), None),
-             ("empty sequence", torch.randn(0, N, d), None)]
+             ("empty sequence", torch.randn(0, N, d), None),
+             ("unbatched input (T, d), hx (h,)", x1, torch.zeros(h))]
 for label, x, hx in bad_calls:
     print(label)
     for module in (rnn, scratch):
@@ -317,10 +313,17 @@ for label, x, hx in bad_calls:
             print(f"  {type(module).__name__:<10} no error!")
 
 # %% [markdown]
-# ## 4 · The two examples from the docs
+# ## 4 · Parity: values and gradients
 #
-# PyTorch's documentation and tutorials use these two calls (one layer here). Both modules, same weights, same
-# shapes, same numbers; and in both, the last step of `output` is `h_n[0]`.
+# `twin` makes a `ScratchRNN` with a torch module's settings and a copy of its weights. `parity` runs the two
+# forward on the same input and state and compares `output` and `h_n`; then it runs both backward and compares
+# the gradients with respect to the input, `h0` and every parameter. It returns how many tensors it compared.
+#
+# The backward pass needs a starting gradient for each output, of its shape: an **upstream gradient**, the
+# gradient a loss further downstream would send back. As in lesson 01, `out.backward(g)` gives the gradients of
+# `(out * g).sum()`, and a random `g` weighs every entry differently, so a mistake anywhere shows. We use one for
+# each output, `(output * g1).sum() + (h_n * g2).sum()`, so that every path counts: through every step's output
+# and through the final state.
 
 # %%
 def twin(torch_rnn):
@@ -332,32 +335,6 @@ def twin(torch_rnn):
     return s
 
 
-examples = [(nn.RNN(10, 20), torch.randn(5, 3, 10), torch.randn(1, 3, 20), (5, 3, 20), (1, 3, 20)),
-            (nn.RNN(input_size=1027, hidden_size=256), torch.randn(35, 2, 1027), None, (35, 2, 256), (1, 2, 256))]
-for torch_rnn, x, h0, out_shape, hn_shape in examples:
-    with torch.no_grad():
-        (out_t, hn_t), (out_s, hn_s) = torch_rnn(x, h0), twin(torch_rnn)(x, h0)
-    for out, hn in ((out_t, hn_t), (out_s, hn_s)):
-        check_shape(out, out_shape)
-        check_shape(hn, hn_shape)
-        assert torch.equal(out[-1], hn[0])
-    torch.testing.assert_close(out_s, out_t)
-    torch.testing.assert_close(hn_s, hn_t)
-    print(f"{torch_rnn}: input {list(x.shape)}, h0 {list(h0.shape) if h0 is not None else 'omitted'}"
-          f" → output {list(out_t.shape)}, h_n {list(hn_t.shape)}")
-    print("  ✓ output[-1] == h_n[0] for both   ✓ ScratchRNN matches nn.RNN (float32 defaults)")
-
-# %% [markdown]
-# ## 5 · Proof of parity: values and gradients
-#
-# `parity` runs both modules forward on the same input and state, then backward with the same **random
-# upstream gradients on both outputs**, `(output * g1).sum() + (h_n * g2).sum()`, so that every path counts:
-# through every step's output and through the final state. It compares `output`, `h_n`, and the gradients
-# with respect to the input, `h0` and every parameter, and returns how many tensors it compared.
-#
-# In **float64** the two must agree to rounding: we ask for |Δ| ≤ 1e-12 (`atol=1e-12, rtol=0`).
-
-# %%
 def parity(torch_rnn, scratch_rnn, X, hx=None, **tol):
     """Run both forward and backward; assert output, h_n and every gradient match. Return the count."""
     x_t, x_s = X.clone().requires_grad_(), X.clone().requires_grad_()
@@ -379,20 +356,18 @@ def parity(torch_rnn, scratch_rnn, X, hx=None, **tol):
 
 
 EXACT = {"atol": 1e-12, "rtol": 0.0}  # float64: equal up to rounding
-rnn64 = nn.RNN(d, h, dtype=torch.float64)
-X64, H64 = torch.randn(T, N, d, dtype=torch.float64), torch.randn(1, N, h, dtype=torch.float64)
-n = parity(rnn64, twin(rnn64), X64, H64, **EXACT)  # twin: torch -> scratch
-print(f"✓ float64: output, h_n and {n - 2} gradients (input, h0, 4 parameters) match nn.RNN, |Δ| ≤ 1e-12")
 
 # %% [markdown]
-# One configuration proves little. Here is every combination: both nonlinearities, with and without bias,
-# `batch_first` off and on, batched and unbatched input, `h0` given or omitted (zeros). This time the weights go
-# **the other way**: fresh random weights of the scratch module are loaded into torch's. Each entry is the number
-# of tensors compared; each ✓ is an assertion that passed.
+# In **float64** the two must agree to rounding: we ask for |Δ| ≤ 1e-12. The grid below runs every combination
+# of the settings this one-layer `ScratchRNN` has: both nonlinearities, with and without bias, `batch_first`
+# off and on, batched and unbatched input, `h0` given or omitted (zeros); 32 runs, each comparing the outputs and
+# all gradients. The weights go from scratch to torch here: fresh random weights of the scratch module are
+# loaded into torch's (`twin` copies the other way).
 
 # %%
-print(f"{'':<36}{'batched':<16}unbatched (T, d)")
-print(f"{'φ':<6}{'bias':<7}{'batch_first':<12}{'input':<11}{'h0':<8}{'zeros':<8}{'h0':<8}{'zeros'}")
+print(f"{'':<26}{'batched input':<33}unbatched (T, d)")
+header = f"{'φ':<6}{'bias':<7}{'batch_first':<13}{'layout':<11}" + "".join(f"{c:<11}" for c in ("h0 given", "h0 = None") * 2)
+print(header.rstrip())
 for nonlinearity in ("tanh", "relu"):
     for bias in (True, False):
         for batch_first in (False, True):
@@ -407,17 +382,63 @@ for nonlinearity in ("tanh", "relu"):
                     h0 = torch.randn(*((1, N, h) if batched else (1, h)), dtype=torch.float64) if give_h0 else None
                     marks.append(f"{parity(t_rnn, s_rnn, x, h0, **EXACT)} ✓")
             layout = "(N, T, d)" if batch_first else "(T, N, d)"
-            row = f"{nonlinearity:<6}{str(bias):<7}{str(batch_first):<12}{layout:<11}" + "".join(f"{m:<8}" for m in marks)
+            row = f"{nonlinearity:<6}{str(bias):<7}{str(batch_first):<13}{layout:<11}" + "".join(f"{m:<11}" for m in marks)
             print(row.rstrip())
+print("each entry: how many tensors were compared, output + h_n + the gradients of input, h0 (if given) and")
+print("each parameter (4 with bias, 2 without); ✓ = all of them asserted equal, |Δ| ≤ 1e-12")
 
 # %% [markdown]
-# And in **float32**, the dtype you train in, the two agree within `assert_close`'s float32 defaults
-# (rtol 1.3e-6, atol 1e-5): not bit for bit, because they add the same numbers in a different order.
+# And in **float32**, the dtype you train in, on the example of PyTorch's documentation (with one layer here):
+# the two agree within `assert_close`'s float32 defaults (|Δ| ≤ 1e-5 + 1.3e-6·|theirs|), not bit for bit, because
+# they add the same numbers in a different order (next section). Longer sequences and larger states need a
+# looser tolerance in float32; float64 does not.
 
 # %%
-rnn32 = nn.RNN(d, h)
-n = parity(rnn32, twin(rnn32), torch.randn(T, N, d), torch.randn(1, N, h))
+rnn32, x32, h32 = nn.RNN(10, 20), torch.randn(5, 3, 10), torch.randn(1, 3, 20)  # the docs' sizes
+n = parity(rnn32, twin(rnn32), x32, h32)
+out32, hn32 = rnn32(x32, h32)
+print(f"{rnn32}: input {list(x32.shape)}, h0 {list(h32.shape)} → output {list(out32.shape)}, h_n {list(hn32.shape)}")
 print(f"✓ float32: output, h_n and {n - 2} gradients match within the float32 defaults")
+assert torch.equal(out32[-1], hn32[0])
+
+# %% [markdown]
+# The documentation's second example: a large input (1027 features, e.g. a one-hot character vocabulary), 35
+# steps, and no initial state. At this size float32 sums of 1027 products differ in more digits, so the parity
+# check runs in float64, where it is exact to rounding. Both layers return the last state twice, bit for bit.
+
+# %%
+big = nn.RNN(input_size=1027, hidden_size=256, dtype=torch.float64)
+x_big = torch.randn(35, 2, 1027, dtype=torch.float64)
+n = parity(big, twin(big), x_big, None, **EXACT)  # h0 omitted: zeros
+for name, layer in [("nn.RNN", big), ("ScratchRNN", twin(big))]:
+    with torch.no_grad():
+        out_big, hn_big = layer(x_big)
+    assert tuple(out_big.shape) == (35, 2, 256) and tuple(hn_big.shape) == (1, 2, 256)
+    assert torch.equal(out_big[-1], hn_big[0])
+    print(f"{name:<10} input {list(x_big.shape)}, no h0 → output {list(out_big.shape)}, h_n {list(hn_big.shape)}"
+          f"   output[-1] == h_n[0] ✓")
+print(f"✓ float64: output, h_n and {n - 2} gradients match, |Δ| ≤ 1e-12")
+
+# %% [markdown]
+# ## 5 · One product for all inputs
+#
+# Look at the recurrence again: only $H_{t-1} W_{hh}$ has to wait for the previous step. The input term
+# $X_t W_{xh} + b_{ih}$ does not, so `nn.RNN` (on the CPU and in cuDNN) computes it for **all** steps before
+# the loop, in one matrix product of the whole input with $W_{xh}$, which gives [T, N, h]. The loop then only
+# adds $H_{t-1} W_{hh} + b_{hh}$ and applies φ. Two consequences:
+#
+# - **speed:** one large product instead of $T$ small ones is the main speed trick of RNN implementations
+#   (lesson 10 measures it); only the $H W_{hh}$ part is truly sequential.
+# - **the last bits in float32:** `nn.RNN` adds the same numbers as `ScratchRNN` in another order, and floating-point
+#   addition is not associative, so float32 results differ in the last bits. In float64 the difference is far
+#   below 1e-12, which is why section 4 can ask for that.
+#
+# Exercise 4 asks you to write this version yourself. Here is non-associativity with three numbers:
+
+# %%
+left, right = (0.1 + 0.2) + 0.3, 0.1 + (0.2 + 0.3)
+assert left != right
+print(f"(0.1 + 0.2) + 0.3 = {left:.17f}   0.1 + (0.2 + 0.3) = {right:.17f}: same numbers, other order, other last bit")
 
 # %% [markdown]
 # ## 6 · `batch_first` and its traps
@@ -486,6 +507,8 @@ print(f"output[-1]    {list(out_bf[-1].shape)}: all {T} steps of sequence {N - 1
 #   (T, N, q). `nn.Linear` works on the last axis, so no loop is needed.
 # - **many-to-one** (one prediction per sequence, e.g. a sentiment): apply it to the last state `h_n[-1]` →
 #   (N, q). With one layer `h_n[-1]` is `h_n[0]`; the `-1` means *the top layer*, which stays right in lesson 04.
+#   **Careful:** with `bidirectional=True` (lesson 05), `h_n[-1]` is the top layer's *backward* direction, which
+#   read the sequence from its end to its start; the forward one is `h_n[-2]`.
 #
 # The many-to-one answer is the last step of the many-to-many one.
 
@@ -505,24 +528,42 @@ print(f"many-to-many  head(output)   {list(O_all.shape)}\nmany-to-one   head(h_n
 # ## 8 · A look ahead: $h_n$ depends on every step
 #
 # $H_T$ was computed from $H_{T-1}$, which was computed from $H_{T-2}$, … so every input $X_t$ influences
-# $h_n$, and a loss on $h_n$ sends gradient back to every step. Below: the size of the gradient of `h_n.sum()`
-# with respect to each $X_t$ (both modules give the same, checked). None is zero, and the further a step lies
-# from the end, the smaller its gradient tends to be: each step back multiplies by $W_{hh}$ and by $\varphi'$.
-# Lesson 03 trains the network with this backpropagation through time and looks at why the gradient shrinks.
+# $h_n$, and a loss on $h_n$ sends gradient back to every step. How much, precisely? Write
+# $a_t = X_t W_{xh} + H_{t-1} W_{hh} + b$, so that $H_t = \varphi(a_t)$, and take one sequence, so that $H_t$ and
+# $a_t$ are row vectors [1, h]. One step back is the [h, h] Jacobian
+# $\partial H_t / \partial H_{t-1} = \operatorname{diag}(\varphi'(a_t))\, W_{hh}^\top$, and by the chain rule
+#
+# $$\frac{\partial H_T}{\partial X_t} = \underbrace{\Big[\operatorname{diag}(\varphi'(a_T))\, W_{hh}^\top\Big] \cdots
+# \Big[\operatorname{diag}(\varphi'(a_{t+1}))\, W_{hh}^\top\Big]}_{T - t \text{ factors}}\;
+# \operatorname{diag}(\varphi'(a_t))\, W_{xh}^\top \qquad [h, d]$$
+#
+# With tanh, $\varphi'(a_t) = 1 - H_t^2 \le 1$, and with small weights each factor tends to shrink what passes through
+# it, so the further a step lies from the end, the smaller its gradient tends to be. Lesson 03 derives this
+# formula and trains with it (backpropagation through time). Below, for every $t$: the formula checked against
+# autograd's Jacobian (one sequence), and the size of the gradient of `h_n.sum()` with respect to $X_t$ over 64
+# sequences. None is zero; the early steps get far less.
 
 # %%
+def dHT_dXt(rnn, x_seq, t):
+    """∂H_T/∂X_t [h, d] by the product formula, for one sequence x_seq [T, 1, d] of a tanh nn.RNN; t from 1."""
+    with torch.no_grad():
+        dphi = 1 - rnn(x_seq)[0][:, 0] ** 2  # row k - 1 holds φ'(a_k) = 1 - H_k², k = 1 … T
+    J = torch.diag(dphi[t - 1]) @ rnn.weight_ih_l0.detach()  # ∂H_t/∂X_t = diag(φ'(a_t)) W_xhᵀ
+    for k in range(t + 1, x_seq.shape[0] + 1):  # one factor diag(φ'(a_k)) W_hhᵀ per step back
+        J = torch.diag(dphi[k - 1]) @ rnn.weight_hh_l0.detach() @ J
+    return J
+
+
 torch.manual_seed(3)
 T_long, rnn_long = 10, nn.RNN(d, h, dtype=torch.float64)
 x_long = torch.randn(T_long, 64, d, dtype=torch.float64)  # 64 sequences, so that one unusual input does not decide
-grads = []
-for module in (rnn_long, twin(rnn_long)):
-    x_req = x_long.clone().requires_grad_()
-    module(x_req)[1].sum().backward()
-    grads.append(x_req.grad)
-torch.testing.assert_close(grads[1], grads[0], **EXACT)
-norms = grads[0].norm(dim=(1, 2))  # one number per step, over the batch
-for t, g in enumerate(norms.tolist(), start=1):
-    print(f"t = {t:<2} (T - t = {T_long - t})   |∂ h_n.sum() / ∂X_t| = {g:.1e}")
+x_req = x_long.clone().requires_grad_()
+rnn_long(x_req)[1].sum().backward()
+norms = x_req.grad.norm(dim=(1, 2))  # |∂ h_n.sum() / ∂X_t|: one number per step, over the batch
+J_autograd = torch.autograd.functional.jacobian(lambda x: rnn_long(x)[1][0, 0], x_long[:, :1])  # [h, T, 1, d]
+for t in range(1, T_long + 1):
+    torch.testing.assert_close(dHT_dXt(rnn_long, x_long[:, :1], t), J_autograd[:, t - 1, 0], **EXACT)
+    print(f"t = {t:<2} (T - t = {T_long - t})   |∂ h_n.sum() / ∂X_t| = {norms[t - 1]:.1e}   formula = autograd ✓")
 assert (norms > 0).all() and norms[0] < norms[-1]
 factor = (norms[-1] / norms[0]).item()
 print(f"from X_T back to X_1: {factor:.1e} times smaller, about {factor ** (1 / (T_long - 1)):.1f}× per step")
@@ -560,7 +601,8 @@ def draw_chain(ax, seq_len, max_steps=12):
 
 # %% [markdown]
 # The grid of `output`: dim 0 down, dim 1 across, as the tensor prints; each square is one state, a vector of
-# h numbers. The callback below draws both pictures side by side.
+# h numbers. Then the callback: it checks the sizes, runs both modules, asserts they agree, prints the shapes
+# and draws both pictures side by side.
 
 # %%
 def draw_output_grid(ax, shape, batch_first):
@@ -581,9 +623,6 @@ def draw_output_grid(ax, shape, batch_first):
     last = "output[:, -1]" if batch_first else "output[-1]"
     ax.set_title(f"output {list(shape)}: one square = one state [{shape[2]}]\nred: {last} = h_n[0]", fontsize=10)
 
-
-# %% [markdown]
-# The callback: checks the sizes, runs both modules, asserts they agree, prints and draws.
 
 # %%
 def show_sequence(seq_len=6, batch=3, input_size=4, hidden_size=5, batch_first=False):
@@ -635,8 +674,9 @@ sequence_ui = widgets.interactive(
 display(sequence_ui)
 
 # %% [markdown]
-# The same callback, called in ordinary cells, so the test suite checks it too (an error inside a widget never
-# reaches the tests): the defaults, both layouts at the extremes, and the invalid settings.
+# The same callback, called in plain cells: an error inside a widget only shows in the widget's output area,
+# where it can hide; in a plain cell it stops the notebook. The defaults, both layouts at the extremes, and the
+# invalid settings.
 
 # %%
 result = show_sequence()
@@ -659,8 +699,9 @@ assert show_sequence(hidden_size=0) is None
 # ## 10 · Exercises
 #
 # Each exercise has a checker that runs your code against torch and says **what** is wrong, not just that
-# something is. Replace the `...`, run the cell, then run the checker below it. Solutions are at the very end
-# of the notebook (collapsed); try first.
+# something is. Replace the `...`, run the cell, then run the checker cell below it (its code is collapsed, so
+# you read only its verdict; click the cell to see how it checks). Solutions are at the very end of the
+# notebook, collapsed too; try first.
 #
 # **Exercise 1.** Given the `output` of an `nn.RNN` and its `batch_first` setting, return the slice that equals
 # `h_n[0]`, of shape [N, h].
@@ -669,14 +710,15 @@ assert show_sequence(hidden_size=0) is None
 def last_step(output, batch_first):
     ...  # your code here: return a tensor of shape [N, h]
 
-# %%
+# %% hidden
 def check_last_step(fn):
     """Compare fn with h_n[0] in both layouts (T = 6, N = 2, h = 5); diagnose the usual slips. Returns True/False."""
-    torch.manual_seed(7)
     for batch_first in (False, True):
-        r = nn.RNN(4, 5, batch_first=batch_first)
+        with torch.random.fork_rng():  # private random numbers: your own seed is left alone
+            torch.manual_seed(7)
+            r, x = nn.RNN(4, 5, batch_first=batch_first), torch.randn(2, 6, 4) if batch_first else torch.randn(6, 2, 4)
         with torch.no_grad():
-            output, h_n = r(torch.randn(2, 6, 4) if batch_first else torch.randn(6, 2, 4))
+            output, h_n = r(x)
         try:
             got = fn(output, batch_first)
         except Exception as err:  # report the learner's error instead of raising it
@@ -694,8 +736,8 @@ def check_last_step(fn):
                  (seq[0], "that is the first step, H_1: the last step has index -1"),
                  (output[:, -1:] if batch_first else output[-1:], "a slice (-1:) keeps a time axis of size 1: index with -1")]
         hint = next((m for w, m in hints if isinstance(got, torch.Tensor) and got.shape == w.shape and torch.equal(got, w)),
-                    "the result must have shape [N, h] and equal h_n[0], the state after the last step")
-        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+                    "the result must be a tensor of shape [N, h] equal to h_n[0], the state after the last step")
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else f"a {type(got).__name__}"
         print(f"✗ (batch_first={batch_first}) got {shape}, expected h_n[0] of shape (2, 5). Hint: {hint}.")
         return False
     print("✓ last_step picks h_n[0] out of output, in both layouts.")
@@ -712,12 +754,12 @@ exercise_1_passed = check_last_step(last_step)
 def predict_shapes(seq_len, batch, input_size, hidden_size, batch_first):
     ...  # your code here: return (output_shape, h_n_shape), two tuples
 
-# %%
+# %% hidden
 def check_predict_shapes(fn):
     """Compare fn with the real shapes of nn.RNN at several sizes; say which shape is wrong and why."""
     for T_, N_, d_, h_, bf in [(6, 3, 4, 5, False), (6, 3, 4, 5, True), (1, 7, 2, 9, True), (35, 2, 1027, 256, False)]:
         x = torch.zeros(N_, T_, d_) if bf else torch.zeros(T_, N_, d_)
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng():
             out, hn = nn.RNN(d_, h_, batch_first=bf)(x)
         want = (tuple(out.shape), tuple(hn.shape))
         call = f"predict_shapes({T_}, {N_}, {d_}, {h_}, batch_first={bf})"
@@ -730,8 +772,8 @@ def check_predict_shapes(fn):
             print("✗ not done yet: predict_shapes returned None.")
             return False
         try:
-            got = (tuple(got[0]), tuple(got[1]))
-        except (TypeError, IndexError, KeyError):
+            got = (tuple(int(n) for n in got[0]), tuple(int(n) for n in got[1]))
+        except (TypeError, ValueError, IndexError, KeyError):
             print(f"✗ {call} returned {got!r}: return a pair (output shape, h_n shape), e.g. ((6, 3, 5), (1, 3, 5)).")
             return False
         hints = [("the last axis of output is hidden_size: one state per step" if got[0][-1:] == (d_,) != (h_,) else
@@ -759,42 +801,67 @@ exercise_2_passed = check_predict_shapes(predict_shapes)
 def rnn_forward_with_cell(cell, x, h0):
     ...  # your code here: return (output [T, N, h], h_n [1, N, h])
 
-# %%
-def cell_loop_mistakes(out, hn, want_out, want_hn, from_zeros):
-    """The usual mistakes, most specific first: (test, message); a test runs only if those before it passed."""
-    return [(lambda: tuple(out.shape) == (7, 2, 5), "output has T + 1 steps: it must hold H_1 … H_T, not H_0"),
-            (lambda: tuple(out.shape) != (6, 2, 5), f"output has shape {tuple(out.shape)}, expected (6, 2, 5)"),
-            (lambda: torch.allclose(out, from_zeros, atol=1e-5), "you started from zeros: start from h0[0]"),
-            (lambda: torch.allclose(out[1:], want_out[:-1], atol=1e-5), "off by one: append the state after each step, not before"),
-            (lambda: not torch.allclose(out, want_out, atol=1e-5), "output values differ from nn.RNN: compare with section 1's unroll"),
-            (lambda: tuple(hn.shape) == (2, 5), "h_n needs the layer axis: (1, N, h), e.g. H.unsqueeze(0)"),
-            (lambda: tuple(hn.shape) != (1, 2, 5), f"h_n has shape {tuple(hn.shape)}, expected (1, 2, 5)"),
-            (lambda: torch.allclose(hn[0], want_out[0], atol=1e-5), "h_n is the LAST state (output[-1]), not output[0]"),
-            (lambda: not torch.allclose(hn, want_hn, atol=1e-5), "h_n differs from nn.RNN's")]
+# %% [markdown]
+# Exercises 3 and 4 return a pair of tensors, like `nn.RNN`. Their checkers share two helpers: one makes sure
+# the answer *is* a pair of tensors, the other names the usual loop mistakes, most specific first.
 
-# %%
+# %% hidden
+def as_pair(got, fn_name, dtype):
+    """got as (output, h_n) if it is a pair of tensors of this dtype; otherwise say what is wrong and return None."""
+    if got is None:
+        print(f"✗ not done yet: {fn_name} returned None.")
+    elif not (isinstance(got, (tuple, list)) and len(got) == 2):
+        items = f" of {len(got)} items" if isinstance(got, (tuple, list)) else ""
+        print(f"✗ {fn_name} returned a {type(got).__name__}{items}: return a pair (output, h_n), as nn.RNN does.")
+    elif not isinstance(got[0], torch.Tensor):
+        print(f"✗ output is a {type(got[0]).__name__}, not a tensor: stack the states with torch.stack(states).")
+    elif not isinstance(got[1], torch.Tensor):
+        print(f"✗ h_n is a {type(got[1]).__name__}, not a tensor: it is the last state with a layer axis, H.unsqueeze(0).")
+    elif got[0].dtype != dtype or got[1].dtype != dtype:
+        print(f"✗ output and h_n are {got[0].dtype} and {got[1].dtype}; expected {dtype}, the dtype of x.")
+    else:
+        return tuple(got)
+    return None
+
+
+def loop_mistakes(out, hn, ref, T_, N_, h_):
+    """(test, message) pairs; a test runs only if those before it passed. ref: what nn.RNN and common slips give."""
+    def close(a, b):
+        return torch.allclose(a, b, rtol=0.0, atol=1e-10 if a.dtype == torch.float64 else 1e-5)
+
+    return [(lambda: tuple(out.shape) == (T_ + 1, N_, h_), "output has T + 1 steps: it holds H_1 … H_T, not H_0"),
+            (lambda: tuple(out.shape) != (T_, N_, h_), f"output has shape {tuple(out.shape)}, expected {(T_, N_, h_)}"),
+            *[(lambda w=w: close(out, w), msg) for w, msg in ref["slips"]],
+            (lambda: close(out, ref["reversed"]) or close(out, ref["reversed"].flip(0)),
+             ("your loop runs backwards in time: go t = 0, 1, …, T − 1 (reading from the end is the backward "
+              "direction of a bidirectional RNN, lesson 05)")),
+            (lambda: close(out[1:], ref["out"][:-1]), "off by one: append the state after each step, not before"),
+            (lambda: not close(out, ref["out"]), "output values differ from nn.RNN's: H = tanh(x_t W_xh + b_ih + H W_hh + b_hh)"),
+            (lambda: tuple(hn.shape) == (N_, h_), "h_n needs the layer axis: (1, N, h), e.g. H.unsqueeze(0)"),
+            (lambda: tuple(hn.shape) != (1, N_, h_), f"h_n has shape {tuple(hn.shape)}, expected {(1, N_, h_)}"),
+            (lambda: close(hn[0], ref["out"][0]), "h_n is the LAST state (output[-1]), not output[0]"),
+            (lambda: not close(hn, ref["hn"]), "h_n differs from nn.RNN's")]
+
+# %% hidden
 def check_cell_loop(fn):
     """Compare fn with nn.RNN (T = 6, N = 2, d = 4, h = 5); diagnose the usual loop mistakes. Returns True/False."""
-    torch.manual_seed(8)
-    r, c = nn.RNN(4, 5), nn.RNNCell(4, 5)
+    with torch.random.fork_rng():
+        torch.manual_seed(8)
+        r, c, x, h0 = nn.RNN(4, 5), nn.RNNCell(4, 5), torch.randn(6, 2, 4), torch.randn(1, 2, 5)
     c.load_state_dict({name.removesuffix("_l0"): p for name, p in r.state_dict().items()})  # same weights
-    x, h0 = torch.randn(6, 2, 4), torch.randn(1, 2, 5)
     with torch.no_grad():
         (want_out, want_hn), from_zeros = r(x, h0), r(x)[0]
+        ref = {"out": want_out, "hn": want_hn, "reversed": r(x.flip(0), h0)[0],
+               "slips": [(from_zeros, "you started from zeros: start from h0[0]")]}
         try:
-            got = fn(c, x, h0)
+            got = as_pair(fn(c, x, h0), "rnn_forward_with_cell", x.dtype)
         except Exception as err:  # report the learner's error instead of raising it
             print(f"✗ your loop raised {type(err).__name__}: {err}\n  Hint: the cell takes one step, x[t] [N, d], "
                   "and a 2-D state [N, h]: start from h0[0].")
             return False
     if got is None:
-        print("✗ not done yet: rnn_forward_with_cell returned None.")
         return False
-    if not (isinstance(got, tuple) and len(got) == 2) or isinstance(got[0], (list, tuple)):
-        print("✗ return a pair (output, h_n) of tensors" + (": stack the list of states with torch.stack(states)."
-              if isinstance(got, tuple) and isinstance(got[0], (list, tuple)) else "."))
-        return False
-    for wrong, message in cell_loop_mistakes(*got, want_out, want_hn, from_zeros):
+    for wrong, message in loop_mistakes(*got, ref, 6, 2, 5):
         if wrong():
             print(f"✗ {message}.")
             return False
@@ -805,17 +872,90 @@ def check_cell_loop(fn):
 exercise_3_passed = check_cell_loop(rnn_forward_with_cell)
 
 # %% [markdown]
+# **Exercise 4 (harder): one product for all inputs.** Write the forward pass the way `nn.RNN` organises it
+# (section 5). For a one-layer `nn.RNN` with tanh and biases, and `x` [T, N, d] (no `h0`: start from zeros):
+#
+# 1. compute every step's input term $P_t = X_t W_{xh} + b_{ih}$ in **one** matrix product, before the loop:
+#    P [T, N, h];
+# 2. loop over time for the recurrence only: $H_t = \tanh(P_t + H_{t-1} W_{hh} + b_{hh})$;
+# 3. return `(output, h_n)` as `rnn(x)` would.
+#
+# The checker works in float64, so your numbers must match torch's to rounding, and it counts the matrix
+# products your input takes part in: one is the goal.
+
+# %%
+def rnn_forward_hoisted(rnn, x):
+    ...  # your code here: return (output [T, N, h], h_n [1, N, h])
+
+# %%
+class InputProducts(torch.overrides.TorchFunctionMode):
+    """Inside `with InputProducts(d) as p:`, p.count = the matrix products with a tensor that has d in its shape."""
+    PRODUCTS = frozenset({"matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "addmm", "baddbmm", "linear", "einsum"})
+
+    def __init__(self, d):
+        super().__init__()
+        self.d, self.count = d, 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in self.PRODUCTS:
+            flat = [t for a in args for t in (a if isinstance(a, (list, tuple)) else [a])]
+            self.count += any(isinstance(t, torch.Tensor) and self.d in t.shape for t in flat)
+        return func(*args, **(kwargs or {}))
+
+# %% hidden
+def check_hoisted(fn):
+    """Compare fn with nn.RNN in float64 (T = 6, N = 2, d = 4, h = 5); diagnose the usual slips; count the
+    matrix products that the input takes part in. Returns True/False."""
+    with torch.random.fork_rng():
+        torch.manual_seed(9)
+        r, x = nn.RNN(4, 5, dtype=torch.float64), torch.randn(6, 2, 4, dtype=torch.float64)
+        slip = nn.RNN(4, 5, dtype=torch.float64)  # loaded below with one bias or both set to zero
+    with torch.no_grad():
+        def without(*names):  # what forgetting these biases computes
+            slip.load_state_dict({k: v * 0 if k in names else v for k, v in r.state_dict().items()})
+            return slip(x)[0]
+        want_out, want_hn = r(x)
+        ref = {"out": want_out, "hn": want_hn, "reversed": r(x.flip(0))[0],
+               "slips": [(without("bias_ih_l0", "bias_hh_l0"), "you left out both biases, b_ih and b_hh"),
+                         (without("bias_ih_l0"), "you left out b_ih: P = x W_xh + b_ih"),
+                         (without("bias_hh_l0"), "you left out b_hh: add it inside the loop, with H W_hh")]}
+        try:
+            with InputProducts(4) as products:
+                got = as_pair(fn(r, x), "rnn_forward_hoisted", x.dtype)
+        except Exception as err:  # report the learner's error instead of raising it
+            hint = ("\n  Hint: make the zero state with x's dtype and device: x.new_zeros(N, h)."
+                    if "dtype" in str(err) or "Double" in str(err) else "")
+            print(f"✗ rnn_forward_hoisted raised {type(err).__name__}: {err}{hint}")
+            return False
+    if got is None:
+        return False
+    for wrong, message in loop_mistakes(*got, ref, 6, 2, 5):
+        if wrong():
+            print(f"✗ {message}.")
+            return False
+    if products.count != 1:
+        print("✗ right numbers, but " + ("no matrix product of x was found: compute P = x W_xh + b_ih yourself "
+              "(calling rnn(x) does not count)." if products.count == 0 else f"x took part in {products.count} "
+              "matrix products (T = 6 steps): compute P for all steps in ONE product before the loop, then use P[t]."))
+        return False
+    print("✓ rnn_forward_hoisted matches nn.RNN to float64 rounding, with one product for all the inputs.")
+    return True
+
+
+exercise_4_passed = check_hoisted(rnn_forward_hoisted)
+
+# %% [markdown]
 # ## 11 · On a GPU
 #
-# The same `parity` check, on CUDA when there is one. There `nn.RNN` runs on **cuDNN**, a different
-# implementation from the CPU one. In float64 the comparison is as tight as on the CPU. In float32, cuDNN
-# would by default compute the RNN's products in **TF32** (about 10 bits of mantissa, errors ~1e-3), so we switch
-# that off (`torch.backends.cudnn.allow_tf32 = False`); plain CUDA matmuls, which ScratchRNN uses, are full
-# float32 by default. On a machine without a GPU this cell prints one line and steps aside.
+# The same `parity` check, on CUDA when there is one, where `nn.RNN` runs on **cuDNN**. In float64 the comparison
+# is as tight as on the CPU. In float32 cuDNN would by default use **TF32** (about 10 bits of mantissa, errors
+# ~1e-3), so this cell switches TF32 off and restores the settings afterwards. On a machine without a GPU it
+# prints one line and steps aside.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 if DEVICE.type == "cuda":
+    saved_tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = False  # cuDNN's RNN would otherwise use TF32 for float32
     torch.backends.cuda.matmul.allow_tf32 = False  # ScratchRNN's matmuls: full float32 (the default)
     for dtype, tol in [(torch.float64, EXACT), (torch.float32, {})]:
@@ -824,6 +964,7 @@ if DEVICE.type == "cuda":
         n = parity(t_rnn, twin(t_rnn), xg, torch.randn(1, 16, h, device=DEVICE, dtype=dtype), **tol)
         print(f"✓ {torch.cuda.get_device_name()} {dtype}: output, h_n and {n - 2} gradients match "
               f"({'|Δ| ≤ 1e-12' if tol else 'float32 defaults, TF32 off'})")
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved_tf32
 else:
     print("No GPU here: skipped (this cell repeats the parity check against cuDNN when a GPU is present).")
 
@@ -840,7 +981,9 @@ else:
 # | unbatched | input (T, d) → output (T, h), h_n (1, h); h0 (1, h) |
 # | the last step | `output[-1]` (`output[:, -1]` with batch_first) equals `h_n[0]` |
 # | output layer | `nn.Linear(h, q)`: on `output` → (T, N, q) many-to-many; on `h_n[-1]` → (N, q) many-to-one |
-# | proof | `load_state_dict` both ways; `assert_close` on output, h_n and all gradients, float64 |
+# | inside `nn.RNN` | $X W_{xh} + b_{ih}$ for all steps in one product, then a loop for $H_{t-1} W_{hh}$ only |
+# | gradient through time | $\partial H_t / \partial H_{t-1} = \operatorname{diag}(\varphi'(a_t))\, W_{hh}^\top$, one factor per step back |
+# | parity checked | `load_state_dict` both ways; `assert_close` on output, h_n and all gradients: 32 settings in float64 (≤ 1e-12), float32 within its defaults |
 #
 # **Next:** lesson 03 trains this network with backpropagation through time, and looks at why the gradient
 # of section 8 shrinks (or explodes) with distance.
@@ -869,12 +1012,22 @@ def rnn_forward_with_cell_solution(cell, x, h0):
     return torch.stack(states), H.unsqueeze(0)
 
 
+def rnn_forward_hoisted_solution(rnn, x):
+    P = x @ rnn.weight_ih_l0.T + rnn.bias_ih_l0  # [T, N, h]: X_t W_xh + b_ih for every t, one product
+    H, states = x.new_zeros(x.shape[1], rnn.hidden_size), []
+    for P_t in P:  # only the recurrence is sequential
+        H = torch.tanh(P_t + H @ rnn.weight_hh_l0.T + rnn.bias_hh_l0)
+        states.append(H)
+    return torch.stack(states), H.unsqueeze(0)
+
+
 assert check_last_step(last_step_solution)
 assert check_predict_shapes(predict_shapes_solution)
 assert check_cell_loop(rnn_forward_with_cell_solution)
+assert check_hoisted(rnn_forward_hoisted_solution)
 
 # %% solution
-# What the checkers say to three common mistakes:
+# What the checkers say to four common mistakes:
 def h0_in_output(cell, x, h0):
     states = [h0[0]]
     for t in range(x.shape[0]):
@@ -882,6 +1035,15 @@ def h0_in_output(cell, x, h0):
     return torch.stack(states), states[-1].unsqueeze(0)
 
 
+def one_product_per_step(rnn, x):  # right numbers, but x W_xh is computed inside the loop
+    H, states = x.new_zeros(x.shape[1], rnn.hidden_size), []
+    for x_t in x:
+        H = torch.tanh(x_t @ rnn.weight_ih_l0.T + rnn.bias_ih_l0 + H @ rnn.weight_hh_l0.T + rnn.bias_hh_l0)
+        states.append(H)
+    return torch.stack(states), H.unsqueeze(0)
+
+
 assert not check_last_step(lambda output, batch_first: output[-1])
 assert not check_predict_shapes(lambda T, N, d, h, bf: ((N, T, h) if bf else (T, N, h), (N, 1, h) if bf else (1, N, h)))
 assert not check_cell_loop(h0_in_output)
+assert not check_hoisted(one_product_per_step)
