@@ -111,10 +111,23 @@ def check_control(page, name: str, c: dict) -> str | None:
             f"{where}: {action}, but what it shows did not change (kernel idle: {idle}). "
             f"Its output ({after['scope']}) still reads:\n{after['text']}"
         )
+    # The kernel's idle flag in the page can lag behind a callback that is still running (seen: the shapes printed,
+    # then tight_layout raised): wait until the output has stopped changing before looking for errors.
+    deadline, last, stable_since = time.monotonic() + bs.CONTROL_S, None, None
+    while time.monotonic() < deadline:
+        now = bs.js(page, "snapshot", name, c["id"])["key"]
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= SETTLE_S and bs.js(page, "kernelIdle", name):
+            break
+        page.wait_for_timeout(100)
     new = [p for p in bs.js(page, "problems", name) if p not in shown_before]
     if new:
         return f"{where}: {action}, and the page now shows an error:\n" + "\n".join(new)
     return None
+
+
+SETTLE_S = 0.6  # what a widget shows must stay unchanged this long, with the kernel idle, before it is judged
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -224,6 +237,10 @@ def test_lesson_in_jupyterlab(path, lab, browser, record_property):
         seconds = time.monotonic() - t0
 
         if last is not None:  # the screenshot shows the last widget moved, with its output
+            bs.wait_js(page, "bt.kernelIdle(a[0])", [name], bs.CONTROL_S)
+            page.wait_for_timeout(750)  # let the redrawn figure arrive and render (the screenshot only)
+            page.wait_for_function("[...document.images].every(i => i.complete && i.naturalHeight > 0)",
+                                   timeout=5000)
             page.locator(f'[data-bt-control="{last["id"]}"]').evaluate(
                 "e => e.closest('.jp-Cell').scrollIntoView({block: 'start'})"
             )

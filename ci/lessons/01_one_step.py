@@ -423,8 +423,10 @@ print(f"ReLU growth per step over the last 10 steps: ×{(H_relu.norm() / H_relu_
 # %%
 def draw_step(N, d, h):
     """Draw X [N,d]·W_xh [d,h] + H [N,h]·W_hh [h,h] + b [h] → H_t [N,h], one small square per number."""
-    parts = [("X_t", N, d, "#cfe2f3"), "·", ("W_{xh}", d, h, "#fce5cd"), "+", ("H_{t-1}", N, h, "#d9ead3"), "·",
-             ("W_{hh}", h, h, "#fce5cd"), "+", ("b", 1, h, "#fce5cd"), "→", ("H_t", N, h, "#d9ead3")]
+    # Labels use Unicode subscripts, not $…$ mathtext: matplotlib's mathtext parser has failed intermittently
+    # inside widget callbacks (ValueError: ParseException), seen in this course's browser test.
+    parts = [("Xₜ", N, d, "#cfe2f3"), "·", ("Wₓₕ", d, h, "#fce5cd"), "+", ("Hₜ₋₁", N, h, "#d9ead3"), "·",
+             ("Wₕₕ", h, h, "#fce5cd"), "+", ("b", 1, h, "#fce5cd"), "→", ("Hₜ", N, h, "#d9ead3")]
     top = max(N, d, h)
     gap = max(1.8, 0.22 * top)
     fig, ax = plt.subplots(figsize=(11, 3.2))
@@ -442,7 +444,7 @@ def draw_step(N, d, h):
         for k in range(1, rows):
             ax.plot([x, x + cols], [y + k, y + k], color="grey", lw=0.3)
         shape = f"[{cols}]" if label == "b" else f"[{rows}, {cols}]"
-        ax.text(x + cols / 2, y - 0.08 * top, f"${label}$\n{shape}", ha="center", va="top")
+        ax.text(x + cols / 2, y - 0.08 * top, f"{label}\n{shape}", ha="center", va="top")
         x += cols
     ax.set_xlim(-0.5, x + 0.5)
     ax.set_ylim(-0.5 * top, top * 1.05)
@@ -496,8 +498,9 @@ step_ui = widgets.interactive(
 display(step_ui)
 
 # %% [markdown]
-# The same callback, called in ordinary cells, so the test suite checks it too (an error inside a widget
-# never reaches the tests): the defaults, the smallest and largest sizes, and the invalid settings.
+# The same callback, called in ordinary cells: an error inside a widget only shows in the widget's output
+# area, where it can hide; in a plain cell it stops the notebook. The defaults, the smallest and largest
+# sizes, and the invalid settings.
 
 # %%
 result = show_step()

@@ -580,7 +580,9 @@ print(f"from X_T back to X_1: {factor:.1e} times smaller, about {factor ** (1 / 
 def draw_chain(ax, seq_len, max_steps=12):
     """The unrolled chain H_0 → cell → … → H_T, at most max_steps cells (the middle elided), H_T in red."""
     steps = list(range(1, seq_len + 1)) if seq_len <= max_steps else list(range(1, max_steps - 1)) + [None, seq_len]
-    ax.text(0, 1, "$H_0$", ha="center", va="center", bbox={"fc": "#d9ead3"})
+    # Unicode subscripts, not $…$ mathtext: mathtext has failed intermittently inside widget callbacks.
+    sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    ax.text(0, 1, "H₀", ha="center", va="center", bbox={"fc": "#d9ead3"})
     for i, k in enumerate(steps, start=1):
         ax.annotate("", (i - 0.3, 1), (i - 0.7, 1), arrowprops={"arrowstyle": "->"})
         if k is None:
@@ -588,8 +590,8 @@ def draw_chain(ax, seq_len, max_steps=12):
             continue
         last = k == seq_len
         ax.text(i, 1, "cell", ha="center", va="center", fontsize=8, bbox={"fc": "#eeeeee"})
-        ax.text(i, 0, f"$X_{{{k}}}$", ha="center", va="center", fontsize=9, bbox={"fc": "#cfe2f3"})
-        ax.text(i, 2, f"$H_{{{k}}}$", ha="center", va="center", fontsize=9,
+        ax.text(i, 0, f"X{k}".translate(sub), ha="center", va="center", fontsize=9, bbox={"fc": "#cfe2f3"})
+        ax.text(i, 2, f"H{k}".translate(sub), ha="center", va="center", fontsize=9,
                 bbox={"fc": "#d9ead3", "ec": "#c0392b" if last else "black", "lw": 2 if last else 1})
         for y0, y1 in ((0.25, 0.75), (1.25, 1.75)):
             ax.annotate("", (i, y1), (i, y0), arrowprops={"arrowstyle": "->"})
