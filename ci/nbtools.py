@@ -111,10 +111,44 @@ def _current_env_kernel_manager_class():
     return CurrentEnvKernelManager
 
 
+def _notebook_client_class():
+    """nbclient's NotebookClient, polling for each cell's reply in short waits.
+
+    nbclient can miss the reply to a cell that creates widgets and then sits out the whole cell timeout
+    (jupyter/nbclient#312; seen here: 66 s instead of 6 s, one build 305 s). Asking again every second finds it.
+    """
+    import asyncio
+    from queue import Empty
+
+    from jupyter_core.utils import ensure_async
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while deadline is None or time.monotonic() < deadline:
+                wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+                except Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    try:
+                        await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+                    except (asyncio.TimeoutError, Empty):
+                        self.log.warning("Timeout waiting for IOPub output")
+                    task_poll_kernel_alive.cancel()
+                    return msg
+            # A real timeout: let nbclient report it as it always does.
+            return await super()._async_poll_for_reply(msg_id, cell, 0, task_poll_output_msg, task_poll_kernel_alive)
+
+    return Client
+
+
 def execute(nb: nbformat.NotebookNode, cwd: str | None = None, timeout: int = 300,
             allow_errors: bool = False) -> float:
     """Execute nb in place in a fresh kernel (in an empty temporary folder unless cwd is given); return seconds."""
-    from nbclient import NotebookClient
+    NotebookClient = _notebook_client_class()
 
     with tempfile.TemporaryDirectory(prefix="rnn-lesson-") as tmp:
         from nbval.kernel import CURRENT_ENV_KERNEL_NAME
