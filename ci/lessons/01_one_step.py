@@ -256,7 +256,7 @@ for bias in (True, False):  # same seed → same initial numbers: same distribut
 print("✓ same seed, same initial values as nn.RNNCell, bit for bit: torch's initialisation")
 
 # %% [markdown]
-# ## 5 · Proof of parity: values and gradients
+# ## 5 · Parity: values and gradients
 #
 # Copy torch's weights into the scratch cell with `load_state_dict` (the whole copy is one line, because the
 # names match), run both on the same input and state, then backpropagate the same upstream gradient through
@@ -789,7 +789,7 @@ else:
 # | one matmul | $[X_t, H_{t-1}]\,[W_{xh}; W_{hh}]$, with the stacked matrix `cat([weight_ih, weight_hh], 1).T` |
 # | parameters | $h\,(d + h + 2)$; without bias $h\,(d + h)$ |
 # | why tanh | bounded state in (−1, 1); saturates (slope → 0) for large inputs |
-# | proof | `load_state_dict` both ways; `assert_close` on outputs and all gradients, float64 |
+# | parity check | `load_state_dict` both ways; `assert_close` on outputs and all gradients, float64 |
 #
 # **Next:** lesson 02 runs this step over a whole sequence: `nn.RNN` and `ScratchRNN`.
 
