@@ -10,4 +10,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+# Two workers on the two cores, one file per worker at a time (--dist loadfile keeps each notebook's cells, and
+# each test module, on one worker), one torch thread per kernel: ~40% faster than serial here.
+if [ "$#" -eq 0 ]; then
+    set -- -n 2 --dist loadfile
+fi
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 exec "$VENV/bin/python" -m pytest "$@"
