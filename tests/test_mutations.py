@@ -45,6 +45,24 @@ MUTATIONS = [
      "self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))  # W_hh.T\n"
      "        self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size, **kw))  # W_xh.T",
      "register parameters in another order than torch"),
+    ("04_deep_rnn.ipynb", "k < self.num_layers - 1", "k < self.num_layers",
+     "apply dropout after the last layer too"),
+    ("04_deep_rnn.ipynb", "torch.stack(finals)", "torch.stack(finals[::-1])",
+     "stack h_n in reverse layer order"),
+    ("04_deep_rnn.ipynb", "layer_in = input_size if k == 0 else hidden_size", "layer_in = input_size",
+     "give layers k > 0 d inputs instead of h"),
+    ("04_deep_rnn.ipynb", ' + getattr(self, f"bias_hh_l{k}")', "",
+     "drop b_hh"),
+    ("04_deep_rnn.ipynb", "H, states = H0[k], []", "H, states = H0[0], []",
+     "start every layer from h0[0]"),
+    ("04_deep_rnn.ipynb", "self.training and self.dropout > 0 and k", "self.dropout > 0 and k",
+     "keep dropout on in eval mode"),
+    ("04_deep_rnn.ipynb",
+     'setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(hidden_size, layer_in, **kw)))  # W_xh^(k+1).T\n'
+     '            setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(hidden_size, hidden_size, **kw)))  # W_hh^(k+1).T',
+     'setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(hidden_size, hidden_size, **kw)))  # W_hh^(k+1).T\n'
+     '            setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(hidden_size, layer_in, **kw)))  # W_xh^(k+1).T',
+     "register parameters in another order than torch"),
 ]
 
 
