@@ -63,6 +63,22 @@ MUTATIONS = [
      'setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(hidden_size, hidden_size, **kw)))  # W_hh^(k+1).T\n'
      '            setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(hidden_size, layer_in, **kw)))  # W_xh^(k+1).T',
      "register parameters in another order than torch"),
+    ("05_bidirectional_rnn.ipynb", "torch.cat([out_fwd, out_rev], dim=-1)", "torch.cat([out_rev, out_fwd], dim=-1)",
+     "swap the directions in output"),
+    ("05_bidirectional_rnn.ipynb", "h_n += [h_fwd, h_rev]", "h_n += [h_rev, h_fwd]",
+     "swap the directions in h_n"),
+    ("05_bidirectional_rnn.ipynb", "torch.where(t < lengths, H_new, H)", "H_new",
+     "update past each sequence's length"),
+    ("05_bidirectional_rnn.ipynb", "reverse=True", "reverse=False",
+     "run the reverse direction forwards"),
+    ("05_bidirectional_rnn.ipynb", "k < self.num_layers - 1", "k < self.num_layers",
+     "apply dropout after the last layer too"),
+    ("05_bidirectional_rnn.ipynb", "H0[k * D + 1]", "H0[k * D]",
+     "start the reverse direction from the forward h0"),
+    ("05_bidirectional_rnn.ipynb", 'for sfx in ("", "_reverse")[:D]', 'for sfx in ("_reverse", "")[:D]',
+     "register the reverse parameters first"),
+    ("05_bidirectional_rnn.ipynb", "d_k = input_size if k == 0 else D * hidden_size",
+     "d_k = input_size if k == 0 else hidden_size", "give layers k > 0 h inputs instead of 2h"),
 ]
 
 
