@@ -4,7 +4,8 @@
 # Lesson 02's RNN has one layer: one state $H_t$ per step. A **deep** (stacked) RNN puts several such layers on
 # top of each other: the sequence of states of layer 1 is the input sequence of layer 2, and so on. Each layer
 # has its own weights and its own state, and the top layer's states are the output. Stacking is how
-# `nn.RNN(num_layers=L)` (and `nn.LSTM`, `nn.GRU`) get more capacity than a single wider layer gives.
+# `nn.RNN(num_layers=L)` (and `nn.LSTM`, `nn.GRU`) build deeper features of a sequence: each layer transforms the
+# sequence the layer below produced (whether depth beats width for a given task is an empirical question).
 #
 # In this lesson you write the stacked recurrence with every shape, grow lesson 02's `ScratchRNN` to
 # `num_layers` and `dropout`, and check with assertions that it equals `nn.RNN`: outputs, final states and all
@@ -57,6 +58,9 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only th
 # | $W_{xh}^{(l)}$, $l > 1$ | **[h, h]** | every higher layer reads the $h$ numbers of the state below |
 # | $W_{hh}^{(l)}$, $b^{(l)}$ | [h, h], [h] | the recurrence of layer $l$, as in lesson 02 |
 # | $W_{hq}$, $b_q$ | [h, q], [q] | the output layer, on the **top** layer's states only |
+#
+# A word on names: what `nn.RNN` returns as `output` is the top layer's states $H_t^{(L)}$, not $O_t$. The output
+# layer $O_t$ is yours to add (an `nn.Linear(h, q)` on `output`, as in lesson 02).
 #
 # So $H_t^{(l)}$ needs two things: the state just **below** it at the same step, $H_t^{(l-1)}$, and its own layer's
 # state one step **before**, $H_{t-1}^{(l)}$. We keep lesson 02's sizes, all different so that a mix-up shows:
@@ -138,6 +142,8 @@ def check(label, ours, theirs, **tol):
         how = "within float32 defaults"
     elif tol.get("atol") == 0 and tol.get("rtol") == 0:
         how = "bit for bit"
+    elif not tol.get("rtol"):
+        how = f"|Δ| ≤ {tol.get('atol', 0):.0e}"
     else:
         how = f"|Δ| ≤ {tol.get('atol', 0):.0e} + {tol.get('rtol', 0):.0e}·|theirs|"
     print(f"✓ {label:<42} matches, {how}")
@@ -299,6 +305,7 @@ ScratchRNN.extra_repr = lambda self: ", ".join(
 
 # %%
 for n_layers in (1, 2, 3):
+    counts = {}
     for bias in (True, False):
         torch.manual_seed(1)
         t_init = nn.RNN(d, h, num_layers=n_layers, bias=bias)
@@ -308,7 +315,9 @@ for n_layers in (1, 2, 3):
         assert [(n, tuple(p.shape)) for n, p in s_init.named_parameters()] == names, "names, shapes or order differ"
         assert list(s_init.state_dict()) == list(t_init.state_dict())
         assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters())), "initial values differ"
-    print(f"✓ num_layers={n_layers}: same {len(names)} parameters (with bias) as nn.RNN, same initial values bit for bit")
+        counts[bias] = len(names)
+    print(f"✓ num_layers={n_layers}: same {counts[True]} parameter tensors ({counts[False]} without bias) as nn.RNN, "
+          "same initial values bit for bit")
 print(ScratchRNN(d, h, num_layers=3, dropout=0.2))
 try:
     ScratchRNN(d, h, num_layers=2, bidirectional=True)
@@ -347,7 +356,8 @@ for k in range(L):
 # - **time-outer**: at step t, go up through all layers, then on to step t + 1. This is what you need when the
 #   inputs arrive **one at a time** (streaming, online prediction, generating text step by step): the top layer's
 #   answer for step t is ready before $X_{t+1}$ exists. Its cells can also run as a **wavefront**: every
-#   $H_t^{(l)}$ with the same $t + l$ is independent of the others.
+#   $H_t^{(l)}$ with the same $t + l$ (a diagonal of the grid) depends only on the previous diagonal, so a whole
+#   diagonal can be computed at once, e.g. on a GPU, while layer-outer order would wait for a whole layer.
 #
 # The time-outer loop, written with the module's own weights, and the assertion that both orders agree:
 
@@ -525,7 +535,9 @@ print(f"p = {p}: {fraction:.3f} of layer 0's outputs were zeroed; the kept ones 
 # depth runs up (row 0 holds the inputs $X_t$). Pick a layer $l$ and a step $t$: the chosen state is red, its two
 # direct inputs ($H_t^{(l-1)}$ below, $H_{t-1}^{(l)}$ to the left) orange, and, if you tick the box, everything it
 # depends on is yellow. The printout gives its torch name and the parameter count of the network for d = 4,
-# h = 5. Where do `output` and `h_n` sit in the grid?
+# h = 5. Where do `output` and `h_n` sit in the grid? (Counting the yellow cells: $H_t^{(l)}$ depends on every
+# state $H_s^{(k)}$ with $s \le t$ and $k \le l$ except itself, $t\cdot l - 1$ states, plus the $t$ inputs
+# $X_1 \dots X_t$ and the $l$ initial states of layers $1 \dots l$. Step $t$ is `output[t - 1]`: index 0 is step 1.)
 
 # %%
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")  # Unicode subscripts, not $…$ mathtext (it fails in widgets)
@@ -657,7 +669,7 @@ print(f"many-to-one head on the top layer: head(h_n[-1]) {list(head(hn3[-1]).sha
 # %% [markdown]
 # **Trap 3: dropout with one layer does nothing.** There is no layer *between* to drop, so torch warns (a
 # `UserWarning`, caught here so the message prints instead of going to stderr) and `ScratchRNN` says the same.
-# Trained with it, the output equals the one without dropout.
+# In training mode, its output equals the one without dropout.
 
 # %%
 for cls in (nn.RNN, ScratchRNN):
