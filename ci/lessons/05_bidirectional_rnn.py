@@ -7,9 +7,9 @@
 # and what comes after. That is a **bidirectional** RNN, `nn.RNN(..., bidirectional=True)`.
 #
 # In this lesson you build the reverse pass and the concatenation, find out which slice of `output` equals which
-# row of `h_n` (the most reported confusion about `nn.RNN`), and then batch sequences of **different lengths**
-# with `pack_padded_sequence`. At the end `ScratchRNN` is complete: every argument of `nn.RNN`'s constructor,
-# batched, unbatched and packed input, and checked equal to torch, values and gradients, in every combination.
+# row of `h_n` (a much reported confusion about `nn.RNN`, e.g. pytorch/pytorch#3587, #7669), and then batch sequences of **different lengths**
+# with `pack_padded_sequence`. At the end `ScratchRNN` is complete: every argument of `nn.RNN`'s constructor (with
+# lesson 04's checks and warning), batched, unbatched and packed input, and checked equal to torch, values and gradients, in every combination.
 #
 # **You should know:** lessons 01–02 (the step, `nn.RNN`'s `output` and `h_n`, `batch_first`, the parity check)
 # and lesson 04 (stacked layers, dropout between them); the recap below repeats what this lesson needs.
@@ -26,6 +26,7 @@
 
 # %%
 import math
+import warnings
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -46,13 +47,15 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only th
 # |---|---|---|
 # | X | [T, N, d] | T steps of a batch of N sequences, d features each (`batch_first=True`: [N, T, d]) |
 # | the step | $H_t = \varphi(X_t W_{xh} + H_{t-1} W_{hh} + b)$ | $W_{xh}$ = `weight_ih_l0.T` [d, h], $W_{hh}$ = `weight_hh_l0.T` [h, h], $b$ = `bias_ih_l0 + bias_hh_l0` |
-# | output | [T, N, h] | the top layer's states $H_1 \dots H_T$ |
+# | output | [T, N, h] | the top layer's states $H_1 \dots H_T$: maths step t is `output[t-1]` (index 0 is step 1) |
 # | h_n | [num_layers, N, h] | the last state of every layer; `h_n[-1]` is the top layer's; never batch-first |
 # | layer k > 0 | input [T, N, h] | takes the outputs of layer k − 1 as its inputs (`weight_ih_l1` is [h, h]) |
 # | dropout | between layers | on the output of every layer but the last, in training mode only |
 #
 # We use four **different** sizes, T = 5, N = 3, d = 4, h = 3, so that a mix-up of dimensions shows up as a shape
-# error instead of hiding; `check` (lesson 02) asserts closeness and prints a one-line verdict.
+# error instead of hiding; `check` (lesson 02) asserts closeness and prints a one-line verdict. One convention
+# for the whole lesson: the maths counts steps 1 … T, Python indexes from 0, so **maths step t is `output[t-1]`**
+# (index 0 is step 1, index T−1 is step T).
 
 # %%
 T, N, d, h = 5, 3, 4, 3
@@ -86,7 +89,7 @@ print(f"X {list(X.shape)} → output {list(out_uni.shape)}, h_n {list(hn_uni.sha
 #
 # and the output at step $t$ is the two side by side: $O_t = [\overrightarrow{H}_t,\ \overleftarrow{H}_t]$, [N, 2h].
 # So `output` is [T, N, 2h]: the first h columns are the forward direction, the last h the reverse one. The
-# reverse direction's **final** state is the one it reaches after reading $X_1$: it sits at position **0**.
+# reverse direction's **final** state is the one it reaches after reading $X_1$: step 1, index **0**, `output[0]`.
 #
 # The drawing is made by the function below, so it cannot drift from the code.
 
@@ -147,17 +150,17 @@ check("h_n = [forward final, reverse final]", torch.cat([fwd_last, rev_last]), h
 # %% [markdown]
 # ## 3 · Which slice is the final state?
 #
-# With one direction, `output[-1]` **is** `h_n[-1]`. With two, it is not, and this is the confusion most often
-# reported on PyTorch's issue tracker. The forward direction ends at the last step, so its final state is the
-# first half of `output[-1]` and it is `h_n[-2]`. The reverse direction ends at step **0**: its final state is the
-# second half of `output[0]`, and it is `h_n[-1]`. The second half of `output[-1]` is the reverse direction after
+# With one direction, `output[-1]` **is** `h_n[-1]`. With two, it is not, and this confusion is reported again and
+# again on PyTorch's issue tracker (pytorch/pytorch#3587, #7669). The forward direction ends at the last step, so its final state is the
+# first half of `output[-1]` and it is `h_n[-2]`. The reverse direction ends at step **1**, index 0: its final state is
+# the second half of `output[0]`, and it is `h_n[-1]`. The second half of `output[-1]` is the reverse direction after
 # reading **one** input, $X_T$: its *first* state, not its last.
 
 # %%
 assert torch.equal(output[-1, :, :h], h_n[-2])
 print("output[-1, :, :h] == h_n[-2]   ✓ forward direction, last step (bit for bit)")
 assert torch.equal(output[0, :, h:], h_n[-1])
-print("output[0, :, h:]  == h_n[-1]   ✓ reverse direction, its last step is step 0 (bit for bit)")
+print("output[0, :, h:]  == h_n[-1]   ✓ reverse direction, its last step is step 1 = index 0 (bit for bit)")
 assert not torch.allclose(output[-1, :, h:], h_n[-1])
 gap = (output[-1, :, h:] - h_n[-1]).abs().max().item()
 print(f"output[-1, :, h:] != h_n[-1]   ✗ the reverse direction after one step only (max |Δ| = {gap:.4f})")
@@ -208,13 +211,35 @@ print("h_n.view(num_layers, 2, N, h)[1, 1] = h_n[3] = output[0, :, h:]    ✓ to
 # the stack loops over layers. The parameters stay on `ScratchRNN` itself, with torch's names, so
 # `load_state_dict` works both ways.
 #
-# **Packed input** (section 7 explains it) is a batch whose sequences have their own lengths. The scratch layer
-# handles it by **masking**: at a step $t \ge$ length, a sequence keeps its old state instead of taking the new
-# one. For the forward direction that freezes its state at its last real step; for the reverse direction, which
-# starts at $t = T-1$, the state stays at $H_0$ until the sequence's own last real step, where its pass starts.
+# The pieces also take **packed input**, introduced next.
+
+# %% [markdown]
+# **A first look at `PackedSequence`.** A batch of sequences of different lengths is padded to one T and packed with
+# `pack_padded_sequence(padded, lengths, enforce_sorted=False)`. The result keeps only the real steps: `data`
+# [real steps, d], time-major; `batch_sizes[i]`, how many sequences still run at index i; `sorted_indices`, the
+# batch order longest first, and `unsorted_indices`, the way back. The scratch layer handles it in three moves:
+# **unpad** it (`pad_packed_sequence`), run the padded batch while **masking** the update past each length with
+# `torch.where` (a sequence keeps its old state there), and **re-pack** the output. Section 7 explains packing and
+# its traps.
+
+# %%
+lengths_demo = torch.tensor([2, 5, 3])  # the N = 3 sequences of X are real for 2, 5 and 3 steps
+pk = pack_padded_sequence(X, lengths_demo, enforce_sorted=False)
+assert pk.data.shape[0] == int(lengths_demo.sum())
+print(f"padded X {list(X.shape)}, lengths {lengths_demo.tolist()} → PackedSequence: data {list(pk.data.shape)}, "
+      f"batch_sizes {pk.batch_sizes.tolist()},\n  sorted_indices {pk.sorted_indices.tolist()}, "
+      f"unsorted_indices {pk.unsorted_indices.tolist()}")
+X_back, lengths_back = pad_packed_sequence(pk)  # unpad: original order, zeros past each length
+assert torch.equal(lengths_back, lengths_demo) and torch.equal(X_back[:2, 0], X[:2, 0]) and (X_back[2:, 0] == 0).all()
+print(f"unpadded {list(X_back.shape)}, lengths {lengths_back.tolist()} ✓ (real steps equal X, padding zero)")
+
+# %% [markdown]
+# In the loop, a step at index $t \ge$ length keeps the old state. For the forward direction that freezes the
+# state at its last real step; for the reverse direction, which starts at index $T-1$, the state stays at $H_0$
+# until the sequence's own last real step, where its pass starts.
 #
 # First the piece that runs one direction. The input term of all steps is one product (lesson 02, section 5);
-# the loop runs $t = 0 \dots T-1$, or $T-1 \dots 0$ when `reverse`.
+# the loop runs over the indices $t = 0 \dots T-1$, or $T-1 \dots 0$ when `reverse`.
 
 # %%
 def run_direction(X, H, weights, phi, lengths=None, reverse=False):
@@ -253,6 +278,8 @@ def rnn_inputs(rnn, input, hx):
                          f"PackedSequence, got a {input.dim()}-D tensor {tuple(input.shape)}")
     if X.shape[-1] != rnn.input_size:
         raise RuntimeError(f"input has {X.shape[-1]} features in its last dimension, expected input_size={rnn.input_size}")
+    if X.shape[0] == 0:
+        raise RuntimeError("the sequence is empty (T = 0 steps): no step to run, no last state to return")
     if hx is None:
         return X, X.new_zeros(D * L, X.shape[1], h_), lengths, unbatched
     check_hx(rnn, hx, (D * L, h_) if unbatched else (D * L, X.shape[1], h_))
@@ -309,6 +336,9 @@ class ScratchRNN(nn.Module):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         if not 0 <= dropout <= 1:
             raise ValueError(f"dropout should be a number in range [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:  # torch's warning, word for word (lesson 04)
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                          f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
         self.input_size, self.hidden_size, self.num_layers, self.nonlinearity = input_size, hidden_size, num_layers, nonlinearity
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
         D, kw = 2 if bidirectional else 1, {"device": device, "dtype": dtype}
@@ -383,7 +413,8 @@ print("✓ load_state_dict works both ways")
 
 # %% [markdown]
 # The usual mistakes with `h0`, side by side: what `nn.RNN` says and what `ScratchRNN` says. A deep bidirectional
-# net needs **2·num_layers** initial states, and `h0` is never batch-first.
+# net needs **2·num_layers** initial states, and `h0` is never batch-first. Then lesson 04's two checks: an empty
+# sequence, and `dropout` with one layer (torch's warning, caught here so it prints instead of going to stderr).
 
 # %%
 bad_calls = [("h0 with num_layers rows, not 2·num_layers", X.float(), torch.zeros(2, N, h)),
@@ -396,6 +427,15 @@ for label, x, hx in bad_calls:
             module(x, hx)
         except (RuntimeError, ValueError) as err:
             print(f"  {type(module).__name__:<10} {type(err).__name__}: {err}")
+try:
+    scratch(torch.randn(0, N, d))
+except RuntimeError as err:
+    print(f"empty sequence (T = 0)\n  ScratchRNN RuntimeError: {err}")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    nn.RNN(d, h, dropout=0.5), ScratchRNN(d, h, dropout=0.5)
+assert len(caught) == 2 and str(caught[0].message) == str(caught[1].message)
+print(f"dropout=0.5 with one layer: both warn, word for word\n  {caught[1].category.__name__}: {caught[1].message}")
 
 # %% [markdown]
 # ## 6 · Parity: every combination
@@ -515,31 +555,36 @@ print(f"✓ float32, 2 layers, bidirectional, packed: {n} tensors match within t
 # %% [markdown]
 # ## 7 · Variable-length batches
 #
-# Real sequences have different lengths: sentences of 3, 5 and 2 words. A tensor needs one T, so we **pad** the
+# Real sequences have different lengths: sentences of 3, 5, 2 and 4 words. A tensor needs one T, so we **pad** the
 # short ones (with zeros) to the longest. But an RNN that reads the padding keeps updating its state on
 # meaningless zeros: the forward state of a 3-word sentence would be its state after 5 steps, and the reverse
 # direction would start reading at the padding instead of at the sentence's last word.
 #
 # `pack_padded_sequence(x, lengths)` tells the RNN the lengths. It stores only the real steps, **time-major**:
-# all sequences' step 0, then the step 1 of those that have one, …; `batch_sizes[t]` says how many sequences are
-# still running at step t. For that the sequences must be sorted longest first. By default
+# all sequences' index 0, then the index 1 of those that have one, …; `batch_sizes[t]` says how many sequences are
+# still running at index t. For that the sequences must be sorted longest first. By default
 # (`enforce_sorted=True`) torch insists that *you* sort them; with `enforce_sorted=False` it sorts them itself
-# and remembers the permutation in `sorted_indices` / `unsorted_indices`, so that everything you get back is in
-# your original order. `lengths` must be a CPU int64 tensor (or a list), even when `x` is on a GPU.
+# and remembers the permutation in `sorted_indices` (original positions, longest first) and `unsorted_indices`,
+# its **inverse** (`sorted_indices[unsorted_indices] == arange(N)`), so that everything you get back is in your
+# original order. `lengths` must be a CPU int64 tensor (or a list), even when `x` is on a GPU.
 
 # %%
-x_pad = torch.randn(T, N, d, dtype=torch.float64)  # [T, N, d]; sequence b is real for t < LENGTHS[b]
-for b, L_b in enumerate(LENGTHS.tolist()):
+LENGTHS_4 = torch.tensor([3, 5, 2, 4])  # a batch of 4 sequences for this section
+x_pad = torch.randn(T, 4, d, dtype=torch.float64)  # [T, 4, d]; sequence b is real for t < LENGTHS_4[b]
+for b, L_b in enumerate(LENGTHS_4.tolist()):
     x_pad[L_b:, b] = 0.0  # the padding
 try:
-    pack_padded_sequence(x_pad, LENGTHS)  # enforce_sorted=True: lengths [3, 5, 2] are not sorted
+    pack_padded_sequence(x_pad, LENGTHS_4)  # enforce_sorted=True: lengths [3, 5, 2, 4] are not sorted
 except (RuntimeError, ValueError) as err:
     print(f"enforce_sorted=True  → {type(err).__name__}: {err}")
-packed = pack_padded_sequence(x_pad, LENGTHS, enforce_sorted=False)
-print(f"enforce_sorted=False → data {list(packed.data.shape)} = {int(LENGTHS.sum())} real steps of [d]; "
+packed = pack_padded_sequence(x_pad, LENGTHS_4, enforce_sorted=False)
+print(f"enforce_sorted=False → data {list(packed.data.shape)} = {int(LENGTHS_4.sum())} real steps of [d]; "
       f"batch_sizes {packed.batch_sizes.tolist()}")
 print(f"  sorted_indices {packed.sorted_indices.tolist()} (longest first), unsorted_indices {packed.unsorted_indices.tolist()}")
-sorted_lengths, order = LENGTHS.sort(descending=True)
+assert not torch.equal(packed.sorted_indices, packed.unsorted_indices)
+assert torch.equal(packed.sorted_indices[packed.unsorted_indices], torch.arange(4))
+print("  sorted_indices[unsorted_indices] == arange(4) ✓ unsorted_indices is the inverse permutation")
+sorted_lengths, order = LENGTHS_4.sort(descending=True)
 packed_sorted = pack_padded_sequence(x_pad[:, order], sorted_lengths)  # or sort them yourself
 assert torch.equal(packed_sorted.data, packed.data) and packed_sorted.sorted_indices is None
 print("sorting the batch yourself gives the same data (and no index tensors) ✓")
@@ -547,17 +592,17 @@ print("sorting the batch yourself gives the same data (and no index tensors) ✓
 # %% [markdown]
 # Feed the `PackedSequence` to the bidirectional `bi` of section 2. The output comes back packed;
 # `pad_packed_sequence` pads it again (zeros after each length) and returns the lengths. And `h_n` now holds
-# **each sequence's own last state**: the forward direction's at step length − 1, the reverse direction's at step 0,
-# where the reverse pass of that sequence ended after starting at its own last real step.
+# **each sequence's own last state**: the forward direction's at index length − 1 (its last real step), the reverse
+# direction's at index 0 (step 1), where its reverse pass ended after starting at its own last real step.
 
 # %%
 with torch.no_grad():
     out_packed, hn_packed = bi(packed)
     out_unpacked, lengths_back = pad_packed_sequence(out_packed)  # [T, N, 2h], original order
-assert torch.equal(lengths_back, LENGTHS) and lengths_back.dtype == torch.int64
-for b, L_b in enumerate(LENGTHS.tolist()):
+assert torch.equal(lengths_back, LENGTHS_4) and lengths_back.dtype == torch.int64
+for b, L_b in enumerate(LENGTHS_4.tolist()):
     assert torch.equal(hn_packed[-2, b], out_unpacked[L_b - 1, b, :h])  # forward: its last real step
-    assert torch.equal(hn_packed[-1, b], out_unpacked[0, b, h:])  # reverse: step 0
+    assert torch.equal(hn_packed[-1, b], out_unpacked[0, b, h:])  # reverse: index 0 (step 1)
     assert (out_unpacked[L_b:, b] == 0).all()  # padding stays zero
     print(f"sequence {b} (length {L_b}): h_n[-2] = output[{L_b - 1}, {b}, :h] ✓   h_n[-1] = output[0, {b}, h:] ✓")
 
@@ -576,7 +621,7 @@ try:
     torch.testing.assert_close(hn_naive, hn_packed)
 except AssertionError as err:
     print("caught by assert_close:", str(err).splitlines()[0])
-assert gap[1] < 1e-12 and gap[0] > 1e-3 and gap[2] > 1e-3
+assert gap[1] < 1e-12 and gap[0] > 1e-3 and gap[2] > 1e-3 and gap[3] > 1e-3
 
 # %% [markdown]
 # `ScratchRNN` on the same `PackedSequence`: its output is a `PackedSequence` laid out exactly as torch's (same
@@ -606,7 +651,7 @@ with torch.no_grad():  # a batch sorted by hand, packed with enforce_sorted=True
 # encoding a sentence to translate. It is not fine when you must answer at step t before $X_{t+1}$ exists:
 # streaming (speech recognised while it is spoken), next-step prediction, a language model trained to predict
 # the next character, where the reverse half would simply read the answer. The cell changes the inputs after
-# step t = 1 and looks at `output[:2]`: the forward half does not move, the reverse half does.
+# index 1 (steps 3 … T) and looks at `output[:2]` (steps 1, 2): the forward half does not move, the reverse half does.
 
 # %%
 t_now = 1
@@ -617,7 +662,7 @@ with torch.no_grad():
 assert torch.equal(out_a[: t_now + 1, :, :h], out_b[: t_now + 1, :, :h])
 moved = (out_a[: t_now + 1, :, h:] - out_b[: t_now + 1, :, h:]).abs().max().item()
 assert moved > 1e-3
-print(f"inputs after step {t_now} changed:")
+print(f"inputs after index {t_now} changed:")
 print(f"  forward half of output[:{t_now + 1}]: unchanged, bit for bit ✓ (it has only read the past)")
 print(f"  reverse half of output[:{t_now + 1}]: moved by up to {moved:.4f} (it has read the future)")
 
@@ -627,7 +672,7 @@ print(f"  reverse half of output[:{t_now + 1}]: moved by up to {moved:.4f} (it h
 # Three sequences padded to T = 6 steps; a slider sets each one's length. The drawing shows the padded
 # `output` as a grid (time across, sequences down): real steps in green, padding in grey, and the two cells each
 # sequence's `h_n` comes from: the forward direction's last real step (→, green frame) and the reverse direction's
-# step 0 (←, orange frame). The printout says whether `enforce_sorted=True` would accept these lengths, and checks
+# index 0, step 1 (←, orange frame). The printout says whether `enforce_sorted=True` would accept these lengths, and checks
 # `ScratchRNN` against `nn.RNN` on the packed batch. Try equal lengths, decreasing lengths, and a length of 0.
 
 # %%
@@ -647,10 +692,10 @@ def draw_lengths(ax, lengths, T_max):
     ax.set_xlim(0, T_max)
     ax.set_ylim(len(lengths), 0)
     ax.set_aspect("equal")
-    ax.set_xticks([t + 0.5 for t in range(T_max)], [f"t={t}" for t in range(T_max)])
+    ax.set_xticks([t + 0.5 for t in range(T_max)], [f"[{t}]" for t in range(T_max)])
     ax.set_yticks([b + 0.5 for b in range(len(lengths))], [f"seq {b} (len {L_b})" for b, L_b in enumerate(lengths)])
     ax.set_title("padded output: green = real step, grey = padding\n"
-                 "→ h_n: forward final (step len − 1)   ← h_n: reverse final (step 0)", fontsize=10)
+                 "→ h_n: forward final (index len − 1)   ← h_n: reverse final (index 0)", fontsize=10)
 
 
 # %% [markdown]
@@ -701,7 +746,7 @@ def show_lengths(len_0=6, len_1=3, len_2=5):
           f"batch_sizes {out_w.batch_sizes.tolist()}")
     print("enforce_sorted=True: " + ("accepted (lengths do not increase)" if sorted_ok else
                                      "refused (lengths not decreasing): pass enforce_sorted=False or sort the batch"))
-    print("forward h_n from steps " + str([L_b - 1 for L_b in lengths.tolist()]) + ", reverse h_n from step 0   "
+    print("forward h_n from indices " + str([L_b - 1 for L_b in lengths.tolist()]) + ", reverse h_n from index 0   "
           "✓ asserted   ScratchRNN equals nn.RNN ✓")
     fig, ax = plt.subplots(figsize=(7, 2.8))
     draw_lengths(ax, lengths.tolist(), T_W)
@@ -791,11 +836,11 @@ def check_final_states(fn):
         print(f"✗ forward_final is not h_n[-2]{hint}: the forward direction ends at the last step, output[-1, :, :h].")
     elif same(r_, out[-1, :, 3:]):
         print("✗ reverse_final is output[-1, :, h:]: the reverse direction after reading ONE input. "
-              "It ends at step 0: output[0, :, h:].")
+              "It ends at step 1, index 0: output[0, :, h:].")
     elif not same(r_, hn[-1]):
-        print("✗ reverse_final is not h_n[-1]: the reverse direction's final state is at step 0, in the last h columns.")
+        print("✗ reverse_final is not h_n[-1]: the reverse direction's final state is at index 0, in the last h columns.")
     else:
-        print("✓ final_states gives h_n[-2] (forward, last step) and h_n[-1] (reverse, step 0).")
+        print("✓ final_states gives h_n[-2] (forward, last step) and h_n[-1] (reverse, index 0).")
         return True
     return False
 
@@ -846,9 +891,20 @@ def check_hn_index(fn):
 exercise_2_passed = check_hn_index(hn_index)
 
 # %% [markdown]
+# **Before exercise 3: one time step per sequence.** Indexing with two integer tensors pairs them up:
+# `out[idx_t, torch.arange(N)]` takes, for each sequence b, its row at index `idx_t[b]`.
+
+# %%
+out_demo = torch.arange(T * N).view(T, N, 1)  # [T, N, 1]: the entry at (t, b) is t·N + b
+idx_t = torch.tensor([4, 0, 2])  # one time index per sequence
+picked = out_demo[idx_t, torch.arange(N)]  # [N, 1]: (4, 0), (0, 1), (2, 2)
+assert picked.flatten().tolist() == [4 * N + 0, 0 * N + 1, 2 * N + 2]
+print(f"out[{idx_t.tolist()}, arange({N})] → {picked.flatten().tolist()}: one entry per sequence, shape {list(picked.shape)}")
+
+# %% [markdown]
 # **Exercise 3: the last real output of each sequence.** You ran a one-direction `nn.RNN` on a padded batch (packed
 # with its lengths) and padded the output again: `output` [T, N, h], with zeros after each sequence's length.
-# Return [N, h]: for every sequence b, its output at its own last real step, `lengths[b] − 1`. (That is `h_n[-1]`,
+# Return [N, h]: for every sequence b, its output at its own last real step, index `lengths[b] − 1`. (That is `h_n[-1]`,
 # which the checker compares with; in a model you may only have `output`, e.g. after a layer on top of it.)
 # Hint: index with two integer tensors at once, one for the time step and one for the sequence.
 
@@ -936,8 +992,8 @@ else:
 # | final states | forward `h_n[-2]` = `output[-1, :, :h]`; reverse `h_n[-1]` = `output[0, :, h:]`; **not** `output[-1, :, h:]` |
 # | deep | layer k > 0 reads 2h features: `weight_ih_l1` is [h, 2h]; dropout between layers, training mode only |
 # | variable lengths | `pack_padded_sequence(x, lengths, enforce_sorted=True)`: sorted lengths or `enforce_sorted=False`; lengths a CPU int64 tensor; `pad_packed_sequence` back |
-# | packed h_n | each sequence's own last state: forward at step length − 1, reverse at step 0; the padded tensor unpacked gives a wrong h_n |
-# | from scratch | mask: `H = torch.where(t < lengths, H_new, H)`; the reverse pass runs t = T−1 … 0 with the same mask |
+# | packed h_n | each sequence's own last state: forward at index length − 1, reverse at index 0 (step 1); the padded tensor unpacked gives a wrong h_n |
+# | from scratch | mask: `H = torch.where(t < lengths, H_new, H)`; the reverse pass runs over indices T−1 … 0 with the same mask |
 # | when to use | the whole sequence is known (tagging, classifying, encoding); never for streaming or next-step prediction |
 # | parity checked | 144 settings in float64 (≤ 1e-12): output, h_n, all gradients; relu, dropout, float32; `load_state_dict` both ways |
 #
@@ -951,7 +1007,7 @@ else:
 
 # %% solution
 def final_states_solution(output, hidden_size):
-    return output[-1, :, :hidden_size], output[0, :, hidden_size:]  # forward at the last step, reverse at step 0
+    return output[-1, :, :hidden_size], output[0, :, hidden_size:]  # forward at the last step, reverse at index 0 (step 1)
 
 
 def hn_index_solution(layer, direction, num_layers):
