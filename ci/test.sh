@@ -10,10 +10,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
-# Two workers on the two cores, one file per worker at a time (--dist loadfile keeps each notebook's cells, and
-# each test module, on one worker), one torch thread per kernel: ~40% faster than serial here.
+# Two workers on the two cores, one torch thread per kernel. --dist loadscope keeps each notebook's cells on one
+# worker (nbval runs them in order in one kernel), and each test module or class; tests/test_mutations.py has one
+# class per lesson so that its slow runs spread over both workers.
 if [ "$#" -eq 0 ]; then
-    set -- -n 2 --dist loadfile
+    set -- -n 2 --dist loadscope
 fi
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -45,6 +45,10 @@ MUTATIONS = [
      "self.weight_hh_l0 = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))  # W_hh.T\n"
      "        self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size, **kw))  # W_xh.T",
      "register parameters in another order than torch"),
+    ("03_training_bptt.ipynb", "@ W_hh.T", "@ W_hh",
+     "pass delta back through W_hh untransposed"),
+    ("03_training_bptt.ipynb", "(1 - H[t] ** 2)", "(1 - H[t])",
+     "use a wrong tanh derivative"),
     ("04_deep_rnn.ipynb", "k < self.num_layers - 1", "k < self.num_layers",
      "apply dropout after the last layer too"),
     ("04_deep_rnn.ipynb", "torch.stack(finals)", "torch.stack(finals[::-1])",
@@ -82,8 +86,7 @@ MUTATIONS = [
 ]
 
 
-@pytest.mark.parametrize("name, original, broken, mistake", MUTATIONS, ids=[f"{m[0][:2]}-{m[3]}" for m in MUTATIONS])
-def test_breaking_the_scratch_layer_fails_the_notebook(name, original, broken, mistake):
+def check_mutation(name, original, broken, mistake):
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     hits = [c for c in nb.cells if c.cell_type == "code" and original in c.source]
     assert len(hits) == 1 and hits[0].source.count(original) == 1, \
@@ -93,3 +96,27 @@ def test_breaking_the_scratch_layer_fails_the_notebook(name, original, broken, m
         execute(nb)
     assert caught.value.ename == "AssertionError", \
         f"{name} with '{mistake}' failed with {caught.value.ename}, not with a parity assertion"
+
+
+def lesson_class(lesson: str):
+    """One test class per lesson, so that `--dist loadscope` spreads the lessons over the xdist workers."""
+    cases = [m for m in MUTATIONS if m[0][:2] == lesson]
+
+    class Mutations:
+        @pytest.mark.parametrize("name, original, broken, mistake", cases, ids=[m[3] for m in cases])
+        def test_breaking_the_scratch_layer_fails_the_notebook(self, name, original, broken, mistake):
+            check_mutation(name, original, broken, mistake)
+
+    Mutations.__name__ = Mutations.__qualname__ = f"TestLesson{lesson}"
+    return Mutations
+
+
+for _lesson in sorted({m[0][:2] for m in MUTATIONS}):
+    globals()[f"TestLesson{_lesson}"] = lesson_class(_lesson)
+
+
+def test_every_lesson_has_mutations():
+    from conftest import NOTEBOOK_PATHS
+
+    missing = sorted({p.name for p in NOTEBOOK_PATHS} - {m[0] for m in MUTATIONS})
+    assert not missing, f"no mutation of the scratch code of {missing}: add some to MUTATIONS"
