@@ -202,8 +202,8 @@ losses_scratch = train(scratch_model, batches)
 # %% [markdown]
 # **How close must they be?** Both compute the same sums in a slightly different order (lesson 02, section 5),
 # so in float64 each loss and gradient differs from torch's by rounding, ~1e-16 relative. Adam feeds those
-# differences into 150 updates, where they could grow, but the training is not chaotic: measured, the curves
-# stay within ~1e-15 of each other. We assert |Δ| ≤ 1e-10 at every step: 100 000 times the rounding we saw,
+# differences into 150 updates, where they could grow, but the training is not chaotic: the cell below measures
+# the largest gap between the two curves (and asserts it is below 1e-13). We assert |Δ| ≤ 1e-10 at every step: 100 000 times the rounding we saw,
 # and yet a mistake in the forward or backward pass of `ScratchRNN` (a wrong gradient of 1e-6 is plenty) would
 # break it at the first steps. In float32 the rounding is ~1e-7 and the tolerance would have to be far looser.
 
@@ -212,7 +212,10 @@ torch.testing.assert_close(losses_scratch, losses_torch, atol=1e-10, rtol=0.0,
                            msg=lambda m: f"the loss curves of ScratchRNN and nn.RNN differ: {m}")
 for name, p in scratch_model.named_parameters():  # and the trained weights are the same too
     torch.testing.assert_close(p, torch_model.state_dict()[name], atol=1e-10, rtol=0.0)
+gap = (losses_scratch - losses_torch).abs().max().item()
+assert gap < 1e-13
 print("✓ 150 steps: ScratchRNN's loss equals nn.RNN's at every step, |Δ| ≤ 1e-10; trained weights too")
+print("  largest gap between the two loss curves: below 1e-13 (float64 rounding, not drift)")
 for step in (0, 25, 50, 100, 149):
     print(f"step {step:>3}   loss  nn.RNN {losses_torch[step]:.4f}   ScratchRNN {losses_scratch[step]:.4f}")
 print("after: ", repr(generate(scratch_model, "Twinkle", 40)))
@@ -243,7 +246,10 @@ plt.show()
 # an example $L = \tfrac12 \sum_t \lVert H_t - Y_t \rVert^2$, whose **direct** gradient is $G_t = H_t - Y_t$ [N, h].
 # But $H_t$ also feeds $H_{t+1}$, so its **total** gradient $\delta_t = \partial L / \partial H_t$ [N, h] has
 # a second term, coming back from the future. Going backwards, $t = T, T-1, \dots, 1$, starting from
-# $\delta_T = G_T$:
+# $\delta_T = G_T$. (For the character model of section 3, $G_t$ would come back from the cross-entropy through
+# the linear head, $G_t = (\mathrm{softmax}(O_t) - \mathrm{onehot}(y_t))\, W_{hq}^\top / \text{count}$, and torch's two
+# biases `bias_ih_l0`, `bias_hh_l0` both get the gradient of $b$, while `weight_ih_l0` gets $(\partial L/\partial W_{xh})^\top$. The
+# toy loss keeps the derivation about the recurrence itself.)
 #
 # | step | formula | shape |
 # |---|---|---|
@@ -325,13 +331,14 @@ for k, index in [("W_xh", (1, 2)), ("W_xh", (3, 0)), ("W_hh", (0, 5)), ("W_hh", 
 
 # %% [markdown]
 # **Where the product of Jacobians comes from.** Keep only the loss at the last step ($G_t = 0$ for $t < T$).
-# Then each step back multiplies δ by the same kind of matrix:
+# Then each step back multiplies δ by the same kind of matrix. For **one sequence** (δ_t and H_t are then rows
+# [1, h], and diag(v) is the [h, h] matrix with v on its diagonal, so multiplying by it is the same as ⊙ v):
 # $\delta_{t-1} = \delta_t \operatorname{diag}(1 - H_t^2)\, W_{hh}^\top$, so
 #
 # $$\delta_t = \delta_T \prod_{k=T}^{t+1} \operatorname{diag}(1 - H_k^2)\, W_{hh}^\top \qquad \text{(factors for } k = T, T-1, \dots, t+1 \text{, left to right)}$$
 #
-# one factor per step between $t$ and $T$: that matrix product is $\partial H_T / \partial H_t$ (in the row
-# convention). The cell builds it explicitly for one sequence and checks it against our backward pass.
+# one factor per step between $t$ and $T$: that matrix product is the Jacobian $\partial H_T / \partial H_t$
+# (written for row vectors, hence the transposes). The cell builds it explicitly for one sequence and checks it against our backward pass.
 
 # %%
 n = 0  # one sequence: diag(1 − H_k²) needs the row of sequence n
@@ -487,7 +494,7 @@ for max_norm in (0.05, 100.0):
 # **A run that explodes, and the same run clipped.** A relu RNN (h = 8) learns the running mean of 30 random
 # numbers, with $W_{hh} = 1.2\,I$ at the start (spectral radius 1.2, and relu does not squash) and plain SGD with
 # a learning rate of 0.1. Without clipping, the first gradient is enormous and one step throws the weights far
-# away: the loss jumps by ten orders of magnitude and never recovers in 20 steps. With `clip_by_norm(…, 1.0)`,
+# away: after one step the loss is around 1e50, and it never recovers in 20 steps. With `clip_by_norm(…, 1.0)`,
 # the same run, from the same weights on the same data, trains.
 
 # %%
@@ -548,8 +555,9 @@ except RuntimeError as err:
     print("RuntimeError:", str(err).splitlines()[0].split(". ")[0] + ".")  # the first sentence of the message
 
 # %% [markdown]
-# `retain_graph=True` would "fix" the error by backpropagating through *all* previous chunks at every step
-# (ever slower, and through weights the optimizer has changed since). The fix is `h.detach()`: the same
+# `retain_graph=True` is not a fix: it keeps every earlier chunk's graph alive, so each step would backpropagate
+# through *all* previous chunks (ever slower), through weights the optimizer has since changed in place, which
+# autograd refuses with yet another error ("modified by an inplace operation"). The fix is `h.detach()`: the same
 # **values** carried forward, cut from the old graph. The gradient then flows back at most T steps — BPTT
 # **truncated** to the chunk — while the forward pass still sees the whole history. Three passes over the text:
 
@@ -745,17 +753,18 @@ exercise_3_passed = check_carry(carry)
 #
 # The side-by-side training of section 3 on CUDA (reusing `train`, `CharRNN` and the CPU batches), in float64,
 # where `nn.RNN` runs on cuDNN. TF32 is switched off for the comparison and the settings restored afterwards.
-# Seeded CUDA numbers differ from the CPU's, so this cell's printout is not compared. Without a GPU it prints one
-# line.
+# The models are built on the CPU with section 3's seed and then moved (seeded CUDA random numbers differ from the
+# CPU's), so the GPU run must also equal the CPU run. This cell's printout is not compared (it names the GPU).
+# Without a GPU it prints one line.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 if DEVICE.type == "cuda":
     saved_tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    torch.manual_seed(1)
-    gpu_torch = CharRNN(nn.RNN(V, 32, device=DEVICE, dtype=F64))
-    gpu_scratch = CharRNN(ScratchRNN(V, 32, device=DEVICE, dtype=F64))
+    torch.manual_seed(1)  # built on the CPU as in section 3, then moved: the CPU run's initial weights
+    gpu_torch = CharRNN(nn.RNN(V, 32, dtype=F64)).to(DEVICE)
+    gpu_scratch = CharRNN(ScratchRNN(V, 32, dtype=F64)).to(DEVICE)
     gpu_scratch.load_state_dict(gpu_torch.state_dict())
     gpu_batches = [(x.to(DEVICE), y.to(DEVICE)) for x, y in batches[:50]]
     l_t, l_s = train(gpu_torch, gpu_batches), train(gpu_scratch, gpu_batches)
