@@ -1,9 +1,13 @@
-"""Every widget callback, called over the settings its controls allow: no exception, always a readable output.
+"""Each lesson alone in an empty folder, then every widget callback over the settings its controls allow.
 
-nbval runs the widget cell, but the callback runs inside `interactive.update`, which catches any exception and
+Alone: the notebook runs in a fresh kernel in an empty folder (as Colab opens it) with no error, within its
+30 s budget (DEVELOPERS.md rule 9, kernel start included), and writes no file. The widget check below then runs
+in that same kernel, so the lesson is executed once for both checks.
+
+Widgets: no exception, always a readable output. nbval runs the widget cell, but the callback runs inside `interactive.update`, which catches any exception and
 shows it in the widget's output area: nbval never sees it, and a learner who moves a slider to its end gets a
 traceback instead of a picture. So, for each lesson, this test runs the whole notebook in one fresh kernel of
-this Python, in an empty folder (as test_standalone.py does; see run_in_fresh_kernel for why not with nbclient),
+this Python, in an empty folder (see run_in_fresh_kernel for why not with nbclient),
 and then, in that same kernel, one extra cell (CHECKER below) that
 
   * finds every `ipywidgets.interactive` (also those made by `interact`), wherever it is kept, and reads its
@@ -37,6 +41,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 import queue
 import re
 import tempfile
@@ -51,6 +56,7 @@ RANDOM_COMBOS = 40       # otherwise: sweep + edge grid + this many seeded rando
 EDGE_GRID_MAX = 100      # a bigger edge grid gives way to its 2^k corners + a pairwise covering
 DENSE_MAX = 64           # a control with more values than this is sampled (its ends always kept)
 CALL_TIMEOUT_S = 10.0    # one call (render included) stopped after this: a widget that slow is broken anyway
+ALONE_BUDGET_S = 30.0    # the lesson alone, kernel start included, on the 2-core CI machine (DEVELOPERS.md rule 9)
 LESSON_BUDGET_S = 60.0   # notebook run + every call, per lesson (8 s for lesson 01, 13 s for 02 on 2 CPU cores)
 MARK = "WIDGET_CHECK_JSON "
 
@@ -400,9 +406,11 @@ def run_cell(km, kc, source: str, timeout: float) -> list:
     return outputs
 
 
-def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, allow_errors: bool = False) -> None:
+def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, allow_errors: bool = False,
+                        lesson_cells: int | None = None) -> dict:
     """Execute nb's code cells in order (outputs stored in nb) in a fresh kernel of this very Python (nbval's
-    current-env kernelspec, as nbtools.execute uses), in an empty temporary folder.
+    current-env kernelspec, as nbtools.execute uses), in an empty temporary folder. Return how long the first
+    `lesson_cells` cells took (the lesson itself, kernel start included) and what files were in the folder then.
 
     Why not nbtools.execute (nbclient): its asyncio polling sometimes misses the reply to a cell that builds many
     widgets and then waits out the whole cell timeout before going on (jupyter/nbclient#312; seen here on a loaded
@@ -412,13 +420,17 @@ def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, al
     from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 
     with tempfile.TemporaryDirectory(prefix="rnn-widgets-") as tmp:
+        t0 = time.perf_counter()
         km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME, kernel_spec_manager=NbvalKernelspecManager())
         km.start_kernel(cwd=tmp, extra_arguments=["--HistoryManager.hist_file=:memory:"])
         kc = km.blocking_client()
+        lesson = {"seconds": None, "files": None}
         try:
             kc.start_channels()
             kc.wait_for_ready(timeout=60)
             for i, cell in enumerate(nb.cells):
+                if i == lesson_cells:
+                    lesson = {"seconds": time.perf_counter() - t0, "files": sorted(os.listdir(tmp))}
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
                 cell.outputs = run_cell(km, kc, cell.source, cell_timeout)
@@ -428,14 +440,16 @@ def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, al
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+    return lesson
 
 
-def run_checker(nb: nbformat.NotebookNode, allow_errors: bool = False, **overrides) -> tuple[dict, float]:
-    """Run nb in a fresh kernel, then CHECKER in the same kernel; return (its summary, seconds in all)."""
+def run_checker(nb: nbformat.NotebookNode, allow_errors: bool = False, **overrides) -> tuple[dict, float, dict]:
+    """Run nb in a fresh kernel, then CHECKER in the same kernel; return (its summary, seconds in all, the lesson's
+    own run: seconds and files it left in its empty folder)."""
     nb = copy.deepcopy(nb)
     nb.cells.append(checker_cell(**overrides))
     t0 = time.perf_counter()
-    run_in_fresh_kernel(nb, allow_errors=allow_errors)
+    lesson = run_in_fresh_kernel(nb, allow_errors=allow_errors, lesson_cells=len(nb.cells) - 1)
     seconds = time.perf_counter() - t0
     outputs = nb.cells[-1].outputs
     errors = [o for o in outputs if o.output_type == "error"]
@@ -444,7 +458,7 @@ def run_checker(nb: nbformat.NotebookNode, allow_errors: bool = False, **overrid
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout")
     lines = [ln for ln in text.splitlines() if ln.startswith(MARK)]
     assert len(lines) == 1, f"the widget checker printed no summary; its output was:\n{text[-2000:]}"
-    return json.loads(lines[0][len(MARK):]), seconds
+    return json.loads(lines[0][len(MARK):]), seconds, lesson
 
 
 def widget_callbacks_in_source(nb: nbformat.NotebookNode) -> list[str]:
@@ -462,9 +476,16 @@ def describe(summary: dict) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=[p.name for p in NOTEBOOK_PATHS])
-def test_every_widget_callback_survives_every_setting(path, record_property):
+def test_runs_alone_then_every_widget_callback_survives_every_setting(path, record_property):
+    """The lesson alone in an empty folder (as Colab opens it): no error, within its budget, no file written;
+    then, in the same kernel, every widget callback over every setting."""
     nb = nbformat.read(path, as_version=4)
-    summary, seconds = run_checker(nb)
+    summary, seconds, lesson = run_checker(nb)
+    print(f"{path.name}: {lesson['seconds']:.1f} s alone in an empty folder (kernel start included)")
+    record_property("seconds_alone", round(lesson["seconds"], 1))
+    assert lesson["seconds"] <= ALONE_BUDGET_S, \
+        f"{path.name} took {lesson['seconds']:.1f} s alone, over its {ALONE_BUDGET_S:.0f} s budget"
+    assert lesson["files"] == [], f"{path.name} wrote files: {lesson['files']}"
     report = describe(summary)
     print(f"{path.name}: {sum(w['calls'] for w in summary['widgets'])} callback calls, {seconds:.1f} s "
           f"(notebook run included)\n{report}")
@@ -569,7 +590,7 @@ def test_the_check_catches_a_failing_setting():
     else:
         pytest.fail("no lesson has a `widgets.interactive(callback, name=Control(...))` whose values can be read")
     # The plain cells that call the callback with that value now fail too: carry on to the check.
-    summary, _ = run_checker(nb, allow_errors=True)
+    summary, _, _ = run_checker(nb, allow_errors=True)
     widgets_ = [w for w in summary["widgets"] if w["callback"] == callback]
     assert widgets_, f"{callback} not found by the checker"
     failures = [f for f in summary["failures"] if f["widget"] in {w["label"] for w in widgets_}]
@@ -658,7 +679,7 @@ def via_interact(m=0):
 def test_the_check_reports_each_kind_of_problem():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in SYNTHETIC]
-    summary, _ = run_checker(nb, CALL_TIMEOUT_S=2.0, RANDOM_COMBOS=10)
+    summary, _, _ = run_checker(nb, CALL_TIMEOUT_S=2.0, RANDOM_COMBOS=10)
     calls = {w["callback"]: w["calls"] for w in summary["widgets"]}
     assert calls.keys() == {"sound", "broken", "starts_invalid", "via_interact"}, calls
     assert calls["broken"] == 10 and calls["starts_invalid"] == 4 and calls["via_interact"] == 3, calls
