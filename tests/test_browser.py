@@ -77,6 +77,48 @@ def browser(tmp_path_factory, request):
     return context
 
 
+class LabPage:
+    """One JupyterLab page for the whole module: the first lesson loads the app (~4 s), the next ones are opened
+    in it with the app's own "open" command and disposed of afterwards, as a learner opens one lesson after
+    another. After a failed lesson the page is thrown away and the next lesson loads a fresh one."""
+
+    def __init__(self, browser, lab):
+        self.browser, self.lab, self.page, self.console = browser, lab, None, []
+
+    def open(self, name: str):
+        self.console.clear()
+        if self.page is None:
+            self.page = self.browser.new_page()
+            self.page.on("console", lambda m: self.console.append(f"console.{m.type}: {m.text[:300]}")
+                         if m.type == "error" else None)
+            self.page.on("pageerror", lambda e: self.console.append(f"page error: {str(e)[:300]}"))
+            self.page.goto(self.lab.notebook_url(name), wait_until="domcontentloaded",
+                           timeout=bs.KERNEL_READY_S * 1000)
+        else:
+            self.page.evaluate("([p]) => { window.jupyterapp.commands.execute('docmanager:open', "
+                               "{path: p, factory: 'Notebook'}); }", [name])
+        return self.page
+
+    def close(self, name: str, ok: bool) -> None:
+        if self.page is not None and ok:
+            try:  # dispose of the panel directly: no "unsaved changes" dialog (Run All changed the outputs)
+                self.page.evaluate("([p]) => { for (const w of [...window.jupyterapp.shell.widgets('main')]) "
+                                   "if (w.context && w.context.path === p) w.dispose(); }", [name])
+            except Exception:  # noqa: BLE001 - a page that cannot do this is replaced below
+                ok = False
+        if self.page is not None and not ok:
+            self.page.close()
+            self.page = None
+        self.lab.shutdown_sessions(name)
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser, lab, request):
+    holder = LabPage(browser, lab)
+    request.addfinalizer(lambda: holder.page and holder.page.close())
+    return holder
+
+
 def check_control(page, name: str, c: dict) -> str | None:
     """Move one control; return None if its output changed cleanly, else what went wrong."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -131,19 +173,19 @@ SETTLE_S = 0.6  # what a widget shows must stay unchanged this long, with the ke
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_lesson_in_jupyterlab(path, lab, browser, record_property):
+def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
     from playwright.sync_api import Error as PlaywrightError
 
     name = path.name
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"browser-{path.stem}-FAILED.png").unlink(missing_ok=True)  # from an earlier run
-    page = browser.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"console.{m.type}: {m.text[:300]}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: console.append(f"page error: {str(e)[:300]}"))
+    console = lab_page.console
+    passed, page = False, None
 
     def diagnostics() -> str:
         parts = []
+        if page is None:
+            return f"(the page did not open)\n--- JupyterLab log (last lines):\n{lab.log_tail(15)}"
         for label, call in [
             ("errors in outputs", "problems"),
             ("errors in the notebook model", "modelErrors"),
@@ -170,7 +212,8 @@ def test_lesson_in_jupyterlab(path, lab, browser, record_property):
     def fail(message: str):
         shot = ARTIFACTS / f"browser-{path.stem}-FAILED.png"
         try:
-            page.screenshot(path=str(shot), full_page=True)
+            if page is not None:
+                page.screenshot(path=str(shot), full_page=True)
         except PlaywrightError:
             pass
         pytest.fail(f"{name}: {message}\n(screenshot: {shot})\n{diagnostics()}", pytrace=False)
@@ -188,7 +231,7 @@ def test_lesson_in_jupyterlab(path, lab, browser, record_property):
     t0 = time.monotonic()
     try:
         with step(f"opening the notebook and waiting for an idle kernel (≤ {bs.KERNEL_READY_S} s)"):
-            page.goto(lab.notebook_url(name), wait_until="domcontentloaded", timeout=bs.KERNEL_READY_S * 1000)
+            page = lab_page.open(name)
             bs.wait_js(page, "bt.kernelIdle(a[0])", [name], bs.KERNEL_READY_S, polling=200)
             bs.js(page, "watchKernel", name)
         t_kernel = time.monotonic() - t0
@@ -257,6 +300,6 @@ def test_lesson_in_jupyterlab(path, lab, browser, record_property):
         )
         if failures:
             fail(f"{len(failures)} widget problem(s):\n" + "\n\n".join(failures))
+        passed = True
     finally:
-        page.close()
-        lab.shutdown_sessions(name)
+        lab_page.close(name, passed)
