@@ -163,3 +163,80 @@ def test_notebooks_match_their_sources():
         assert [(c.cell_type, c.source) for c in built.cells] == \
             [(c["cell_type"], source(c)) for c in stored["cells"]], \
             f"{notebook_for(src).name} differs from {src.name}: run python ci/build.py {src.name[:2]}"
+
+
+# nn.RNN, nn.LSTM and nn.GRU take (*args, **kwargs): their documented constructor arguments, in order. (Checked
+# against nn.RNNBase's real signature below, so this table cannot drift from torch.)
+DOCUMENTED = {
+    "RNN": ["input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
+            "bidirectional", "device", "dtype"],
+    "LSTM": ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
+             "proj_size", "device", "dtype"],
+    "GRU": ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
+            "device", "dtype"],
+}
+# Keyword arguments torch accepts beyond the documented ones (nn.GRU(…, proj_size=0) is fine; > 0 raises).
+ACCEPTED_EXTRA = {"RNN": {"proj_size": 0}, "GRU": {"proj_size": 0}}
+
+
+def twin_signature(name: str) -> list[tuple[str, object]]:
+    """[(argument, default or REQUIRED)] of torch.nn.<name>'s constructor, without self."""
+    import inspect
+
+    import torch.nn as nn
+
+    def params(cls):
+        return [(p.name, "REQUIRED" if p.default is inspect.Parameter.empty else p.default)
+                for p in list(inspect.signature(cls.__init__).parameters.values())[1:]]
+
+    if name not in DOCUMENTED:
+        return params(getattr(nn, name))
+    base = dict(params(nn.RNNBase))
+    base["nonlinearity"] = "tanh"  # nn.RNN's own keyword (RNNBase gets it through **kwargs)
+    return [(a, base[a]) for a in DOCUMENTED[name]]
+
+
+def scratch_classes(nb: dict):
+    """(class name, twin name, [(argument, default)]) of every `class Scratch<Twin>` with an __init__."""
+    import torch.nn as nn
+
+    for src in (source(c) for c in code_cells(nb)):
+        src = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines())
+        for node in ast.walk(ast.parse(src)):
+            if not (isinstance(node, ast.ClassDef) and node.name.startswith("Scratch")):
+                continue
+            twin = node.name[len("Scratch"):]
+            init = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"]
+            if not hasattr(nn, twin) or not init:
+                continue
+            a = init[0].args
+            assert not (a.vararg or a.kwarg), f"{node.name}.__init__: spell out the twin's arguments, no *args/**kwargs"
+            names = [x.arg for x in a.args[1:] + a.kwonlyargs]
+            defaults = ["REQUIRED"] * (len(a.args) - 1 - len(a.defaults)) + [ast.literal_eval(d) for d in a.defaults]
+            defaults += ["REQUIRED" if d is None else ast.literal_eval(d) for d in a.kw_defaults]
+            yield node.name, twin, list(zip(names, defaults))
+
+
+def test_documented_signatures_match_torch():
+    import torch.nn as nn
+
+    for name in DOCUMENTED:
+        module = getattr(nn, name)(3, 2)  # the documented defaults are what the module stores
+        for arg, default in twin_signature(name)[2:]:
+            if arg not in ("device", "dtype"):
+                assert getattr(module, arg) == default, f"nn.{name}.{arg} defaults to {getattr(module, arg)!r}"
+
+
+def test_scratch_modules_take_their_twins_arguments(notebook):
+    """Rule 6: `ScratchX` takes nn.X's constructor arguments, same names, same defaults, same order (a scratch
+    layer is a drop-in for its twin: code written for one runs with the other)."""
+    path, nb = notebook
+    for cls, twin, got in scratch_classes(nb):
+        want = twin_signature(twin)
+        extra = [(a, d) for a, d in got if (a, d) not in want]
+        assert all(ACCEPTED_EXTRA.get(twin, {}).get(a, object()) == d for a, d in extra), \
+            f"{path.name}: {cls} has arguments nn.{twin} does not take: {extra}"
+        assert [x for x in got if x in want] == want, (
+            f"{path.name}: {cls}({', '.join(f'{a}={d!r}' for a, d in got)}) must take nn.{twin}'s arguments "
+            f"({', '.join(f'{a}={d!r}' for a, d in want)}), same names, defaults and order"
+        )

@@ -78,7 +78,8 @@ print(f"and predicts   {''.join(vocab[i] for i in y0[:, 0])!r}")
 # %% [markdown]
 # ## 2 · Recap: `ScratchRNN`
 #
-# Lesson 02's one-layer `ScratchRNN`, compactly: sequence-first input (T, N, d) only, with torch's parameter
+# Lesson 02's one-layer `ScratchRNN`, compactly: it takes `nn.RNN`'s arguments but supports only one layer with
+# biases and sequence-first input (T, N, d) (it says so if asked for more), with torch's parameter
 # names, shapes, order and initialisation, so that `load_state_dict` copies weights either way.
 # The model on top, `CharRNN`, adds an output layer (lesson 02, section 7) that turns each state into V scores
 # (logits), one per character: many-to-many. It takes either RNN, so the two models differ only inside it.
@@ -87,8 +88,11 @@ print(f"and predicts   {''.join(vocab[i] for i in y0[:, 0])!r}")
 class ScratchRNN(nn.Module):
     """One layer: H_t = φ(X_t W_xh + H_{t-1} W_hh + b); weight_ih_l0 = W_xhᵀ, weight_hh_l0 = W_hhᵀ."""
 
-    def __init__(self, input_size, hidden_size, nonlinearity="tanh", device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):  # nn.RNN's arguments, so a drop-in
         super().__init__()
+        if (num_layers, bias, batch_first, dropout, bidirectional) != (1, True, False, 0.0, False):
+            raise NotImplementedError("this recap is one layer with biases, sequence-first: lessons 04–05 add the rest")
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
         kw = {"device": device, "dtype": dtype}
         self.weight_ih_l0 = nn.Parameter(torch.empty(hidden_size, input_size, **kw))
