@@ -83,6 +83,36 @@ MUTATIONS = [
      "register the reverse parameters first"),
     ("05_bidirectional_rnn.ipynb", "d_k = input_size if k == 0 else D * hidden_size",
      "d_k = input_size if k == 0 else hidden_size", "give layers k > 0 h inputs instead of 2h"),
+    ("07_gru.ipynb", "n = torch.tanh(gi_n + r * gh_n)",
+     "n = torch.tanh(gi_n + (r * H) @ w_hh.chunk(3)[2].T + gh_n - H @ w_hh.chunk(3)[2].T)",
+     "use the paper's GRU formula W_hn (r ⊙ h) + b_hn"),
+    ("07_gru.ipynb", "gi, gh = gi + b_ih, gh + b_hh", "gi, gh = gi + b_ih + b_hh, gh",
+     "fold b_hh into b_ih (b_hn added outside r)"),
+    ("07_gru.ipynb", "gi, gh = gi + b_ih, gh + b_hh", "gi, gh = gi + b_ih, gh",
+     "drop b_hh"),
+    ("07_gru.ipynb", "(gi_r, gi_z, gi_n), (gh_r, gh_z, gh_n) = gi.chunk(3, -1), gh.chunk(3, -1)",
+     "(gi_z, gi_r, gi_n), (gh_z, gh_r, gh_n) = gi.chunk(3, -1), gh.chunk(3, -1)",
+     "chunk the gates in the order z, r, n instead of r, z, n"),
+    ("07_gru.ipynb", "return (1 - z) * n + z * H", "return z * n + (1 - z) * H",
+     "swap the z convention (z = 1 takes the candidate)"),
+    ("07_gru.ipynb", "self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size, **kw))  # [W_ir; W_iz; W_in]\n"
+           "        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size, **kw))  # [W_hr; W_hz; W_hn]",
+     "self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size, **kw))  # [W_hr; W_hz; W_hn]\n"
+     "        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size, **kw))  # [W_ir; W_iz; W_in]",
+     "register the cell's parameters in another order than torch"),
+    ("07_gru.ipynb", 'setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(3 * hidden_size, d_k, **kw)))\n'
+           '            setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(3 * hidden_size, hidden_size, **kw)))',
+     'setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(3 * hidden_size, hidden_size, **kw)))\n'
+     '            setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(3 * hidden_size, d_k, **kw)))',
+     "register the layer's parameters in another order than torch"),
+    ("07_gru.ipynb", "H, states = H0[k], []", "H, states = H0[0], []",
+     "start every layer from h0[0]"),
+    ("07_gru.ipynb", "k < self.num_layers - 1", "k < self.num_layers",
+     "apply dropout after the last layer too"),
+    ("07_gru.ipynb", "(X.transpose(0, 1) if self.batch_first else X), h_n", "X, h_n",
+     "forget to transpose a batch_first output"),
+    ("07_gru.ipynb", "d_k = input_size if k == 0 else hidden_size", "d_k = input_size",
+     "give layers k > 0 d inputs instead of h"),
 ]
 
 
