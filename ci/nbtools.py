@@ -161,7 +161,24 @@ def execute(nb: nbformat.NotebookNode, cwd: str | None = None, timeout: int = 30
         )
         t0 = time.perf_counter()
         client.execute()
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+    coalesce_streams(nb)
+    return seconds
+
+
+def coalesce_streams(nb: nbformat.NotebookNode) -> None:
+    """Merge consecutive stream outputs of one name into one (a loaded kernel may send one print as two messages:
+    the text, then "\\n"), so what is stored does not depend on the machine's load."""
+    for cell in nb.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell.outputs = merged
 
 
 def notebook_for(source_path: Path) -> Path:
