@@ -151,6 +151,69 @@ MUTATIONS = [
      "self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size, **kw))  # [W_hi; W_hf; W_hg; W_ho]\n"
      "        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size, **kw))  # [W_ii; W_if; W_ig; W_io]",
      "register the cell's parameters in another order than torch"),
+    # (notebook, original text, broken text, what the mistake is)
+    ("08_complete_layers.ipynb", "i, f, g, o = (gi + F.linear(h, w_hh, b_hh)).chunk(4, -1)",
+     "i, f, o, g = (gi + F.linear(h, w_hh, b_hh)).chunk(4, -1)",
+     "chunk the LSTM gates in the order i, f, o, g"),
+    ("08_complete_layers.ipynb", "n = torch.tanh(x_n + r * h_n)",
+     "n = torch.tanh(x_n + F.linear(r * h, w_hh.chunk(3)[2], None if b_hh is None else b_hh.chunk(3)[2]))",
+     "the paper's GRU: r multiplies h before the product"),
+    ("08_complete_layers.ipynb", "n = torch.tanh(x_n + r * h_n)",
+     "b_n = 0.0 if b_hh is None else b_hh.chunk(3)[2]\n    n = torch.tanh(x_n + b_n + r * (h_n - b_n))",
+     "fold the GRU's b_hn outside r"),
+    ("08_complete_layers.ipynb", "return (1 - z) * n + z * h, None", "return z * n + (1 - z) * h, None",
+     "swap z and 1 - z in the GRU update"),
+    ("08_complete_layers.ipynb", "h_new = h_new @ w_hr.T", "h_new = h_new",
+     "leave out the LSTM projection"),
+    ("08_complete_layers.ipynb",
+     "        if w_hr is not None:  # LSTM with proj_size: h' = h' W_hr^T [N, P], fed back into the next step\n"
+     "            h_new = h_new @ w_hr.T\n"
+     "        if lengths is not None:  # packed input: past its length a sequence keeps its old state\n"
+     "            h_new = torch.where(t < lengths, h_new, h)\n"
+     "            c_new = None if c is None else torch.where(t < lengths, c_new, c)\n"
+     "        h, c = h_new, c_new\n"
+     "        out[t] = h  # position t, whichever direction\n"
+     "    return torch.stack(out), h, c",
+     "        if lengths is not None:  # packed input: past its length a sequence keeps its old state\n"
+     "            h_new = torch.where(t < lengths, h_new, h)\n"
+     "            c_new = None if c is None else torch.where(t < lengths, c_new, c)\n"
+     "        h, c = h_new, c_new\n"
+     "        out[t] = h  # position t, whichever direction\n"
+     "    return torch.stack(out), (h if w_hr is None else h @ w_hr.T), c",
+     "apply the projection only to the returned h_n"),
+    ("08_complete_layers.ipynb", "X = torch.cat(outs, dim=-1)", "X = torch.cat(outs[::-1], dim=-1)",
+     "swap the directions in output"),
+    ("08_complete_layers.ipynb", "mask = None if lengths is None else lengths.to(X.device)[:, None]", "mask = None",
+     "no masking for packed input"),
+    ("08_complete_layers.ipynb", "c_new = None if c is None else torch.where(t < lengths, c_new, c)", "c_new = c_new",
+     "keep updating the LSTM cell state past a sequence's length"),
+    ("08_complete_layers.ipynb", "k < self.num_layers - 1", "k < self.num_layers",
+     "apply dropout after the last layer too"),
+    ("08_complete_layers.ipynb", "h_n, c_n = torch.stack(h_n), (", "h_n, c_n = torch.stack(h_n[::-1]), (",
+     "stack h_n in the wrong order"),
+    ("08_complete_layers.ipynb", "i = k * D + j", "i = k",
+     "start each layer-direction from the wrong row of h0"),
+    ("08_complete_layers.ipynb", "reverse=j == 1", "reverse=False",
+     "run the reverse direction forwards"),
+    ("08_complete_layers.ipynb", "output = X.transpose(0, 1) if self.batch_first else X  # h_n is never batch-first",
+     "output = X.transpose(0, 1) if self.batch_first else X\n"
+     "        h_n = h_n.transpose(0, 1) if self.batch_first else h_n",
+     "make h_n batch-first too"),
+    ("08_complete_layers.ipynb",
+     'shapes = {"weight_ih": (G * hidden_size, input_size if k == 0 else D * H_out),\n'
+     '                          "weight_hh": (G * hidden_size, H_out)}',
+     'shapes = {"weight_hh": (G * hidden_size, H_out),\n'
+     '                          "weight_ih": (G * hidden_size, input_size if k == 0 else D * H_out)}',
+     "register weight_hh before weight_ih"),
+    ("08_complete_layers.ipynb", "(G * hidden_size, input_size if k == 0 else D * H_out)", "(G * hidden_size, input_size if k == 0 else D * hidden_size)",
+     "give layers k > 0 D*hidden_size inputs even with proj_size"),
+    ("08_complete_layers.ipynb", "nn.init.uniform_(p, -1.0 / math.sqrt(hidden_size), 1.0 / math.sqrt(hidden_size))",
+     "nn.init.uniform_(p, -1.0 / hidden_size, 1.0 / hidden_size)",
+     "initialise from another range than torch"),
+    ("08_complete_layers.ipynb", 'raise ValueError(f"{name}: expected input (T, d)', 'raise RuntimeError(f"{name}: expected input (T, d)',
+     "raise another exception type than torch for 4-D input"),
+    ("08_complete_layers.ipynb", "if kind is int and value <= 0:", 'if kind is int and value <= 0 and name != "input_size":',
+     "skip torch's input_size > 0 check"),
 ]
 
 
