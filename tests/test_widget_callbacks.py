@@ -52,7 +52,7 @@ import pytest
 from conftest import NOTEBOOK_PATHS
 
 FULL_GRID_MAX = 300      # a grid up to this many calls is called in full
-RANDOM_COMBOS = 40       # otherwise: sweep + edge grid + this many seeded random combinations
+RANDOM_COMBOS = 20       # otherwise: sweep + edge grid + this many seeded random combinations (20: ~0.13 s a call)
 EDGE_GRID_MAX = 100      # a bigger edge grid gives way to its 2^k corners + a pairwise covering
 DENSE_MAX = 64           # a control with more values than this is sampled (its ends always kept)
 CALL_TIMEOUT_S = 10.0    # one call (render included) stopped after this: a widget that slow is broken anyway
