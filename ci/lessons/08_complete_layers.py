@@ -902,8 +902,10 @@ def show_config(mode="LSTM", input_size=5, hidden_size=6, num_layers=2, bidirect
             ours = f"but {ScratchClass.__name__} accepts it: a bug"
         except ValueError:
             ours = f"and so does {ScratchClass.__name__}"
-        print(f"⚠ nn.{TorchClass.__name__} refuses this configuration ({err}), {ours}.\n"
-              "  proj_size needs an LSTM and 0 < proj_size < hidden_size.")
+        args = ", ".join(f"{k}={v}" for k, v in kw.items() if k != "dtype")
+        shape = f"({steps}, {input_size})" if unbatched else f"N = {batch}, T = {steps}"
+        print(f"⚠ nn.{TorchClass.__name__}({input_size}, {hidden_size}, {args}) is refused ({err}), {ours}.\n"
+              f"  proj_size needs an LSTM and 0 < proj_size < hidden_size. (Your input, {shape}, waits for a valid one.)")
         return None
     s_mod = twin(t_mod)
     x = torch.randn((steps, input_size) if unbatched else (batch, steps, input_size) if batch_first
