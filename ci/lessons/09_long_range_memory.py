@@ -26,6 +26,7 @@
 import contextlib
 import copy
 import math
+import time
 import warnings
 
 import ipywidgets as widgets
@@ -946,8 +947,12 @@ if DEVICE.type == "cuda":
     print(f"✓ {torch.cuda.get_device_name()}: ScratchLSTM = nn.LSTM, ScratchGRU = nn.GRU (float64, |Δ| ≤ 1e-12)")
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved_tf32
     setups = [("RNN", False), ("RNN", True), ("LSTM", True), ("GRU", True), ("LSTM", False), ("GRU", False)]
+    budget_s, t0 = 60, time.perf_counter()  # nbval gives a cell 120 s: no new line is started after 60 s
     for T in (100, 200):
         for cell, memory in setups:
+            if time.perf_counter() - t0 > budget_s:
+                print(f"T = {T:>3}  {cell:<4} not run: this cell stops starting runs after {budget_s} s")
+                continue
             runs = [run(cell, T, seed, memory, steps=1000, N=128, lr=0.01, device=DEVICE) for seed in range(3)]
             init = ("orthogonal W_hh" if cell == "RNN" else "memory init") if memory else "torch init"
             print(f"T = {T:>3}  {cell:<4} {init:<16} accuracy " + "  ".join(f"{r['acc']:.2f} ({r['steps']:>4} steps)" for r in runs))
