@@ -10,8 +10,8 @@
 # In this lesson you build `ScratchLSTMCell` beside `nn.LSTMCell` and `ScratchLSTM` beside `nn.LSTM` (stacked
 # layers and `proj_size` included), learn torch's stacked weight layout and its gate order (**i, f, g, o**; code
 # copied from CS231n or fastbook uses i, f, o, g and does not match), check everything equal to torch in float64,
-# gradients included, and watch the gates at work on a sequence you choose. Two directions and packed input come
-# in lesson 08, which completes the layer.
+# gradients included, and watch the gates at work on a sequence you choose. Two directions and packed input (lesson
+# 05 built them for the plain RNN) come back in lesson 08, which completes the layer.
 #
 # **You should know:** lessons 01–02 (the step, torch's layout `weight_ih` = $W_{xh}^\top$, two biases, `output`
 # and `h_n`, `load_state_dict`), lesson 03 (vanishing gradients) and lesson 04 (stacked layers, dropout between

@@ -50,7 +50,7 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only th
 # | | shape | what it is |
 # |---|---|---|
 # | $X_t$, $H_{t-1}$, $C_{t-1}$ | [N, d], [N, h], [N, h] | the inputs of step t, the hidden state, the cell state |
-# | $G = X_t W_{ih}^\top + b_{ih} + H_{t-1} W_{hh}^\top + b_{hh}$ | [N, 4h] | `weight_ih` [4h, d], `weight_hh` [4h, h] |
+# | $A = X_t W_{ih}^\top + b_{ih} + H_{t-1} W_{hh}^\top + b_{hh}$ | [N, 4h] | `weight_ih` [4h, d], `weight_hh` [4h, h] |
 # | $C_t = \sigma(f) \odot C_{t-1} + \sigma(i) \odot \tanh(g)$ | [N, h] | forget some of the old memory, write some new |
 # | $H_t = \sigma(o) \odot \tanh(C_t)$ | [N, h] | what the cell shows outside |
 #

@@ -65,7 +65,7 @@ warnings.filterwarnings("ignore", message="LSTM with projections is not supporte
 # | GRU | 3 | r, z, n | $r = \sigma(x_r + h_r)$, $z = \sigma(x_z + h_z)$, $n = \tanh(x_n + r \odot h_n)$, $h' = (1 - z) \odot n + z \odot h$ |
 #
 # where, for the GRU, $x_r, x_z, x_n$ are the chunks of $x W_{ih}^\top + b_{ih}$ and $h_r, h_z, h_n$ those of
-# $h W_{hh}^\top + b_{hh}$: $r$ multiplies $(h W_{hn}^\top + b_{hn})$, **not** $h$ (the paper's form differs, lesson 07).
+# $h W_{hh}^\top + b_{hh}$ (this $h_n$ is a chunk, not the final state `h_n`): $r$ multiplies $(h W_{hn}^\top + b_{hn})$, **not** $h$ (the paper's form differs, lesson 07).
 #
 # And the layer around the cell (lessons 02–05), with D = 2 if bidirectional else 1, L = `num_layers` and
 # $H_{out}$ = `proj_size` or `hidden_size`:

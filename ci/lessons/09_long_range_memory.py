@@ -50,7 +50,7 @@ F64 = torch.float64
 # the first step helps, so the information has to survive T − 1 steps of noise. Guessing gives an accuracy of
 # **1/K = 0.25** (the classes are equally likely), so 0.25 is the line to beat, not 0.
 #
-# Tokens are one-hot vectors of size d = K + 4 = 8: the input `x` is [T, N, 8] (sequence first, as in lessons 02–07)
+# Tokens are one-hot vectors of size d = K + 4 = 8: the input `x` is [T, N, 8] (sequence first, as in lessons 02–08)
 # and the target `y` [N] holds class indices 0…3. Batches come from a `torch.Generator` of their own, so a run sees
 # the same data whatever ran before it.
 
@@ -243,7 +243,7 @@ for cell, cls in CELLS.items():
 # stay open, but only from a gradient that has already vanished.
 #
 # The remedy is old (Gers et al. 2000 set the forget-gate bias to a positive value; Keras does it by default with
-# $b_f = 1$; lesson 06, section 10, showed what $b_f = 1$ and $3$ do to the gradient). We use the **chrono
+# $b_f = 1$; lesson 06 showed what $b_f = 1$ and $3$ do to the gradient, sections 2 and 10). We use the **chrono
 # initialisation** of Tallec & Ollivier, *Can recurrent neural networks warp time?* (ICLR 2018), which they give for
 # LSTMs and GRUs. It needs $T_{max}$, the longest dependency you expect; here we pass the task's T (prior knowledge
 # that the plain RNN cannot use in the same way: section 9 asks whether that is fair). Each unit $j$ draws a memory
@@ -968,12 +968,12 @@ else:
 # | the models | `nn.RNN` / `nn.LSTM` / `nn.GRU` + `nn.Linear(h, K)` on `output[-1]`; compare at equal **parameter counts** (h = 27, 12, 14 ≈ 1,100), not equal h |
 # | the result (T = 60, ≤ 150 steps, lr 0.02) | solved in 10 of 10 seeds by the GRU and the LSTM with open gates, 0 of 10 by the RNN (mean 0.53); at T = 5 all three always; at T = 200 (≤ 1,000 steps, lr 0.01, N = 128, 3 seeds) GRU 3/3, LSTM 2/3, RNN 0/3 |
 # | why | RNN: $\partial h_T/\partial h_t = \prod \operatorname{diag}(1-h_k^2) W_{hh}^\top$ shrinks geometrically; LSTM/GRU: a path $\prod \operatorname{diag}(\sigma(f_k))$ (or $z_k$) that stays near 1 **if the gate is open** |
-# | gates start open | chrono init: $\tau \sim U(2, T)$, LSTM $b_f = \ln(\tau - 1)$, $b_i = -b_f$; GRU $b_z = \ln(\tau - 1)$ (in `bias_ih_l0[h:2h]`, `bias_hh_l0[h:2h] = 0`); torch's default ≈ σ(0) = 0.5 per step |
+# | gates start open | chrono init: $\tau \sim U(2, T)$, LSTM $b_f = \ln(\tau - 1)$, $b_i = -b_f$; GRU $b_z = \ln(\tau - 1)$ ($b_f$, $b_z$ in `bias_ih_l0[h:2h]`, $b_i$ in `[0:h]`; those blocks of `bias_hh_l0` = 0); torch's default ≈ σ(0) = 0.5 per step |
 # | measure it | `x = x.to(F64).requires_grad_()` (a leaf: convert first), `loss.backward()`, `x.grad.norm(dim=(1, 2))`: ‖∂L/∂x_t‖ for each t |
 # | read results | against chance (and the best constant answer), per class; on several seeds; say the budget (steps, lr) |
 # | training | Adam, `clip_grad_norm_(…, 1.0)`: gradient spikes come around the step where a long-range path is learned (with Adam the clip changed little here; keep it) |
 #
-# **Next:** lesson 10 is about speed: what makes these layers fast or slow, on a CPU and on a GPU.
+# **Next (planned, not written yet):** lesson 10, speed: what makes these layers fast or slow, on a CPU and on a GPU.
 
 # %% [markdown]
 # ## Solutions
