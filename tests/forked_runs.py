@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
+import time
 
 
 def serve() -> None:  # pragma: no cover - runs in the server process
@@ -50,8 +52,6 @@ def serve() -> None:  # pragma: no cover - runs in the server process
             os.close(read_fd)
             result = {"error": None}
             try:
-                import time
-
                 t0 = time.perf_counter()
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, 1)
@@ -73,8 +73,6 @@ def serve() -> None:  # pragma: no cover - runs in the server process
         os.close(write_fd)
         chunks = []
         with os.fdopen(read_fd, "rb") as pipe:
-            import select
-
             ready, _, _ = select.select([pipe], [], [], request.get("timeout", 300))
             if ready:
                 chunks.append(pipe.read())

@@ -4,11 +4,11 @@ Alone: the notebook runs in a fresh kernel in an empty folder (as Colab opens it
 30 s budget (DEVELOPERS.md rule 9, kernel start included), and writes no file. The widget check below then runs
 in that same kernel, so the lesson is executed once for both checks.
 
-Widgets: no exception, always a readable output. nbval runs the widget cell, but the callback runs inside `interactive.update`, which catches any exception and
-shows it in the widget's output area: nbval never sees it, and a learner who moves a slider to its end gets a
-traceback instead of a picture. So, for each lesson, this test runs the whole notebook in one fresh kernel of
-this Python, in an empty folder (see run_in_fresh_kernel for why not with nbclient),
-and then, in that same kernel, one extra cell (CHECKER below) that
+Widgets: no exception, always a readable output. nbval runs the widget cell, but the callback runs inside
+`interactive.update`, which catches any exception and shows it in the widget's output area: nbval never sees it,
+and a learner who moves a slider to its end gets a traceback instead of a picture. So, for each lesson, this test
+runs the whole notebook in one fresh kernel of this Python, in an empty folder (see run_in_fresh_kernel for why
+not with nbclient), and then, in that same kernel, one extra cell (CHECKER below) that
 
   * finds every `ipywidgets.interactive` (also those made by `interact`), wherever it is kept, and reads its
     callback (`w.f`) and its controls (`w.kwargs_widgets`: each control's `_kwarg`, value, range or options);
@@ -52,7 +52,7 @@ import pytest
 from conftest import NOTEBOOK_PATHS
 
 FULL_GRID_MAX = 300      # a grid up to this many calls is called in full
-RANDOM_COMBOS = 20       # otherwise: sweep + edge grid + this many seeded random combinations (20: ~0.13 s a call)
+RANDOM_COMBOS = 40       # otherwise: sweep + edge grid + this many seeded random combinations
 EDGE_GRID_MAX = 100      # a bigger edge grid gives way to its 2^k corners + a pairwise covering
 DENSE_MAX = 64           # a control with more values than this is sampled (its ends always kept)
 CALL_TIMEOUT_S = 10.0    # one call (render included) stopped after this: a widget that slow is broken anyway
