@@ -8,6 +8,9 @@ Cell markers in a source file:
     # %%                 a code cell
     # %% solution        a code cell whose source is collapsed in JupyterLab and Colab (exercise solutions)
     # %% hidden          a code cell whose source is collapsed (exercise checkers: the learner reads the verdict)
+    # %% [markdown] collapsed
+    #                    a markdown heading cell whose section starts collapsed ("Going deeper"): JupyterLab's
+    #                    jp-MarkdownHeadingCollapsed and Colab's collapsed_sections; the heading stays visible
 
 A markdown cell that refers to `attachment:NAME.png` gets figures/NAME.png embedded, so the diagram shows
 wherever the notebook is opened alone (JupyterLab, Colab, GitHub).
@@ -30,16 +33,18 @@ NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ROOT / "figures"
 
 ATTACHMENT_RE = re.compile(r"attachment:([A-Za-z0-9_.-]+\.(?:png|svg))")
-MARKER_RE = re.compile(r"^# %%(?: \[markdown\]| solution| hidden)?\s*$")
+MARKER_RE = re.compile(r"^# %%(?: \[markdown\](?: collapsed)?| solution| hidden)?\s*$")
 
 
 def parse_source(text: str) -> list[dict]:
-    """Split a py:percent lesson source into cells: [{'kind': 'markdown'|'code'|'solution', 'source': str}]."""
+    """Split a py:percent lesson source into cells:
+    [{'kind': 'markdown'|'collapsed'|'code'|'solution'|'hidden', 'source': str}]."""
     cells: list[dict] = []
     current = None
     for line in text.splitlines():
         if MARKER_RE.match(line):
-            kind = line[5:].strip().strip("[]") or "code"
+            kind = {"[markdown]": "markdown", "[markdown] collapsed": "collapsed"}.get(line[5:].strip(),
+                                                                                    line[5:].strip() or "code")
             current = {"kind": kind, "lines": []}
             cells.append(current)
             continue
@@ -47,7 +52,7 @@ def parse_source(text: str) -> list[dict]:
             if line.strip():
                 raise ValueError(f"text before the first '# %%' marker: {line!r}")
             continue
-        if current["kind"] == "markdown":
+        if current["kind"] in ("markdown", "collapsed"):
             if line.strip() and not (line == "#" or line.startswith("# ")):
                 raise ValueError(f"markdown line without '# ' prefix: {line!r}")
             line = line[2:] if line.startswith("# ") else ""
@@ -77,9 +82,15 @@ def build_notebook(source_path: Path) -> nbformat.NotebookNode:
         "language_info": {"name": "python"},
         "colab": {"provenance": [], "toc_visible": True},
     }
+    collapsed = []
     for cell in parse_source(source_path.read_text()):
-        if cell["kind"] == "markdown":
+        if cell["kind"] in ("markdown", "collapsed"):
             c = nbformat.v4.new_markdown_cell(cell["source"])
+            if cell["kind"] == "collapsed":
+                if not re.match(r"#{1,6} ", cell["source"]):
+                    raise ValueError(f"a collapsed markdown cell must start with a heading: {cell['source'][:60]!r}")
+                c.metadata = {"jp-MarkdownHeadingCollapsed": True}
+                collapsed.append(c)
             names = sorted(set(ATTACHMENT_RE.findall(cell["source"])))
             if names:
                 c.attachments = {n: figure_attachment(n) for n in names}
@@ -93,6 +104,9 @@ def build_notebook(source_path: Path) -> nbformat.NotebookNode:
     # Stable cell ids, so a rebuild without changes gives the same file.
     for i, c in enumerate(nb.cells):
         c.id = f"cell-{i:03d}"
+    for c in collapsed:  # Colab keeps its own list of collapsed sections, by cell id
+        c.metadata["id"] = c.id
+        nb.metadata["colab"].setdefault("collapsed_sections", []).append(c.id)
     return nb
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -14,6 +15,20 @@ sys.path.insert(0, str(ROOT / "ci"))
 
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+LESSONS = sorted(p.name[:2] for p in NOTEBOOK_PATHS)
+
+
+def lesson_data(lesson: str):
+    """tests/per_lesson/lesson_NN.py: what the generic tests need to know about lesson NN (its mutations, the
+    answers its exercise checkers must accept and reject, ...), one file per lesson."""
+    return importlib.import_module(f"per_lesson.lesson_{lesson}")
+
+
+def notebook_name(lesson: str) -> str:
+    [path] = [p for p in NOTEBOOK_PATHS if p.name.startswith(lesson + "_")]
+    return path.name
 
 
 def load(path: Path) -> dict:

@@ -63,11 +63,11 @@ def serve() -> None:  # pragma: no cover - runs in the server process
                     r = shell.run_cell(src, store_history=False)
                     err = r.error_before_exec or r.error_in_exec
                     if err is not None:
-                        result["error"] = {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:500]}
+                        result["error"] = {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:6000]}
                         break
                 result["seconds"] = time.perf_counter() - t0
             except BaseException as exc:  # noqa: BLE001 - reported, not hidden
-                result["error"] = {"cell": -1, "ename": type(exc).__name__, "evalue": str(exc)[:500]}
+                result["error"] = {"cell": -1, "ename": type(exc).__name__, "evalue": str(exc)[:6000]}
             os.write(write_fd, json.dumps(result).encode())
             os._exit(0)
         os.close(write_fd)

@@ -17,6 +17,21 @@ def test_parse_cells_of_each_kind():
     ]
 
 
+def test_collapsed_sections_are_collapsed_in_jupyterlab_and_colab(tmp_path):
+    from nbtools import build_notebook
+
+    src = tmp_path / "99_demo.py"
+    src.write_text("# %% [markdown]\n# # Title\n\n# %% [markdown] collapsed\n# ## Going deeper\n\n# %%\nx = 1\n")
+    nb = build_notebook(src)
+    deeper = nb.cells[1]
+    assert deeper.metadata["jp-MarkdownHeadingCollapsed"] is True
+    assert nb.metadata["colab"]["collapsed_sections"] == [deeper.id]
+    assert "jp-MarkdownHeadingCollapsed" not in nb.cells[0].metadata
+    src.write_text("# %% [markdown] collapsed\n# not a heading\n")
+    with pytest.raises(ValueError):
+        build_notebook(src)
+
+
 @pytest.mark.parametrize("text", ["x = 1\n# %%\n", "# %% [markdown]\nnot a comment\n"])
 def test_malformed_sources_are_refused(text):
     with pytest.raises(ValueError):
