@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite: nbval on every notebook plus the checks in tests/.
-#   bash ci/test.sh                          # everything
+#   bash ci/test.sh                               # everything
 #   bash ci/test.sh notebooks/01_one_step.ipynb   # one notebook (any pytest arguments work)
-# Uses the virtual environment in $VENV (default .venv), creating it when missing.
+# Uses the virtual environment in $VENV (default .venv), creating it when missing, with the versions pinned in
+# constraints.txt (the ones the stored outputs were built with).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV="${VENV:-.venv}"
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+source ci/env.sh
+ensure_env requirements.txt requirements-test.txt
 # Two workers on the two cores, one torch thread per kernel. --dist loadscope keeps each notebook's cells on one
 # worker (nbval runs them in order in one kernel), and each test module or class; tests/test_mutations.py has one
 # class per lesson so that its slow runs spread over both workers.

@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "ci"))
 
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Other CPU kernel paths than the machine's best one (which nbval takes): each notebook is re-run under these and
+# must give the stored outputs (tests/test_widget_callbacks.py runs "generic", tests/test_cpu_paths.py the rest).
+# torch picks its vectorised kernels by ATEN_CPU_CAPABILITY; oneDNN and MKL have their own switches.
+CPU_PATHS = {
+    "generic": {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"},
+    "avx2-2-threads": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                       "OMP_NUM_THREADS": "2"},
+}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -49,7 +49,8 @@ import time
 
 import nbformat
 import pytest
-from conftest import NOTEBOOK_PATHS
+from conftest import CPU_PATHS, NOTEBOOK_PATHS
+from output_compare import differences
 
 FULL_GRID_MAX = 300      # a grid up to this many calls is called in full
 RANDOM_COMBOS = 40       # otherwise: sweep + edge grid + this many seeded random combinations
@@ -57,6 +58,7 @@ EDGE_GRID_MAX = 100      # a bigger edge grid gives way to its 2^k corners + a p
 DENSE_MAX = 64           # a control with more values than this is sampled (its ends always kept)
 CALL_TIMEOUT_S = 10.0    # one call (render included) stopped after this: a widget that slow is broken anyway
 ALONE_BUDGET_S = 30.0    # the lesson alone, kernel start included, on the 2-core CI machine (DEVELOPERS.md rule 9)
+ALONE_PATH = "generic"    # the alone run takes this CPU kernel path (conftest.CPU_PATHS), not nbval's
 LESSON_BUDGET_S = 60.0   # notebook run + every call, per lesson (8 s for lesson 01, 13 s for 02 on 2 CPU cores)
 MARK = "WIDGET_CHECK_JSON "
 
@@ -407,10 +409,12 @@ def run_cell(km, kc, source: str, timeout: float) -> list:
 
 
 def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, allow_errors: bool = False,
-                        lesson_cells: int | None = None) -> dict:
+                        lesson_cells: int | None = None, env: dict | None = None) -> dict:
     """Execute nb's code cells in order (outputs stored in nb) in a fresh kernel of this very Python (nbval's
     current-env kernelspec, as nbtools.execute uses), in an empty temporary folder. Return how long the first
-    `lesson_cells` cells took (the lesson itself, kernel start included) and what files were in the folder then.
+    `lesson_cells` cells took (the lesson itself, kernel start included) and what files were in the folder then,
+    and the CPU kernel path torch took ("cpu_capability"). `env`: variables added to the kernel's environment
+    (e.g. one of conftest.CPU_PATHS).
 
     Why not nbtools.execute (nbclient): its asyncio polling sometimes misses the reply to a cell that builds many
     widgets and then waits out the whole cell timeout before going on (jupyter/nbclient#312; seen here on a loaded
@@ -422,7 +426,8 @@ def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, al
     with tempfile.TemporaryDirectory(prefix="rnn-widgets-") as tmp:
         t0 = time.perf_counter()
         km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME, kernel_spec_manager=NbvalKernelspecManager())
-        km.start_kernel(cwd=tmp, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        km.start_kernel(cwd=tmp, extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                        env={**os.environ, **(env or {})})
         kc = km.blocking_client()
         lesson = {"seconds": None, "files": None}
         try:
@@ -437,19 +442,23 @@ def run_in_fresh_kernel(nb: nbformat.NotebookNode, cell_timeout: float = 600, al
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 if errors and not allow_errors:
                     raise AssertionError(f"cell {i} raised {errors[0].ename}: {errors[0].evalue}\n{cell.source[:500]}")
+            probe = run_cell(km, kc, "import torch; print(torch.backends.cpu.get_cpu_capability())", 60)
+            lesson["cpu_capability"] = "".join(o.get("text", "") for o in probe).strip()
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
     return lesson
 
 
-def run_checker(nb: nbformat.NotebookNode, allow_errors: bool = False, **overrides) -> tuple[dict, float, dict]:
+def run_checker(nb: nbformat.NotebookNode, allow_errors: bool = False, env: dict | None = None,
+                **overrides) -> tuple[dict, float, dict]:
     """Run nb in a fresh kernel, then CHECKER in the same kernel; return (its summary, seconds in all, the lesson's
-    own run: seconds and files it left in its empty folder)."""
+    own run: seconds, files it left in its empty folder, the CPU path torch took, and the notebook as run)."""
     nb = copy.deepcopy(nb)
     nb.cells.append(checker_cell(**overrides))
     t0 = time.perf_counter()
-    lesson = run_in_fresh_kernel(nb, allow_errors=allow_errors, lesson_cells=len(nb.cells) - 1)
+    lesson = run_in_fresh_kernel(nb, allow_errors=allow_errors, lesson_cells=len(nb.cells) - 1, env=env)
+    lesson["notebook"] = nb
     seconds = time.perf_counter() - t0
     outputs = nb.cells[-1].outputs
     errors = [o for o in outputs if o.output_type == "error"]
@@ -475,17 +484,32 @@ def describe(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def check_cpu_path(path, stored: nbformat.NotebookNode, run: dict, cpu_path: str) -> None:
+    """The run took the CPU path it was sent on, and every output nbval compares is the stored one."""
+    want = CPU_PATHS[cpu_path]["ATEN_CPU_CAPABILITY"].upper()
+    assert run["cpu_capability"] == want, \
+        f"{path.name}: asked torch for the {want} kernels, it ran {run['cpu_capability']!r}"
+    diffs = differences(stored.cells, run["notebook"].cells)
+    assert not diffs, (
+        f"{path.name}: on the CPU path {cpu_path} ({CPU_PATHS[cpu_path]}) these outputs differ from the stored "
+        "ones (the numerical policy in the README: float64 for exactness, no float32 bitwise claims across "
+        "kernels, training runs in float64 or output-ignored):\n  " + "\n  ".join(diffs))
+
+
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=[p.name for p in NOTEBOOK_PATHS])
 def test_runs_alone_then_every_widget_callback_survives_every_setting(path, record_property):
     """The lesson alone in an empty folder (as Colab opens it): no error, within its budget, no file written;
     then, in the same kernel, every widget callback over every setting."""
     nb = nbformat.read(path, as_version=4)
-    summary, seconds, lesson = run_checker(nb)
-    print(f"{path.name}: {lesson['seconds']:.1f} s alone in an empty folder (kernel start included)")
+    summary, seconds, lesson = run_checker(nb, env=CPU_PATHS[ALONE_PATH])
+    print(f"{path.name}: {lesson['seconds']:.1f} s alone in an empty folder (kernel start included), "
+          f"CPU path {ALONE_PATH} ({lesson['cpu_capability']})")
     record_property("seconds_alone", round(lesson["seconds"], 1))
     assert lesson["seconds"] <= ALONE_BUDGET_S, \
         f"{path.name} took {lesson['seconds']:.1f} s alone, over its {ALONE_BUDGET_S:.0f} s budget"
     assert lesson["files"] == [], f"{path.name} wrote files: {lesson['files']}"
+    # The same kernel ran the lesson on another CPU kernel path than nbval's: its outputs must be nbval's too.
+    check_cpu_path(path, nb, lesson, ALONE_PATH)
     report = describe(summary)
     print(f"{path.name}: {sum(w['calls'] for w in summary['widgets'])} callback calls, {seconds:.1f} s "
           f"(notebook run included)\n{report}")
