@@ -1,26 +1,22 @@
 # %% [markdown]
 # # 03 · Training an RNN: backpropagation through time
 #
-# Lessons 01–02 built the recurrent step and ran it over a sequence. Now we **train** it. The gradient of a loss
-# reaches every weight through every step of the unrolled chain, backwards in time: *backpropagation through
-# time* (BPTT). In this lesson you train a character-level language model on a nursery rhyme in a few seconds,
-# with `ScratchRNN` and `nn.RNN` side by side from the same weights, and watch their loss curves coincide; you
-# write the backward pass by hand and check it against autograd and against finite differences; you see where
-# vanishing and exploding gradients come from, clip gradients by their norm, and carry the state across batches
-# with truncated BPTT and `detach`.
+# Give a model the start of a line, *"Twinkle, twinkle, little st"*, and it should go on with *"ar"*. To learn
+# that, the error it makes on "a" must travel back through every step, to where it read "T" 26 steps earlier.
+# That is **backpropagation through time** (BPTT).
 #
-# **You should know:** lesson 02 (`ScratchRNN`, `output` and `h_n`, torch's weight layout `weight_hh_l0` =
-# $W_{hh}^\top$), the chain rule, and a training loop (`loss.backward()`, `optimizer.step()`).
+# In this lesson you:
+# - train a character model on a nursery rhyme with `ScratchRNN` and `nn.RNN` side by side: equal losses;
+# - **write BPTT yourself** and check it against autograd;
+# - see why gradients vanish or explode over many steps, and cap them by clipping;
+# - carry the state across chunks of a long text with `detach` (truncated BPTT).
 #
-# **Contents:** 1 · the task: a rhyme, one character at a time · 2 · recap: `ScratchRNN` · 3 · training side by
-# side · 4 · BPTT by hand · 5 · vanishing and exploding gradients (play) · 6 · clipping by norm · 7 · carrying the
-# state: truncated BPTT and `detach` · 8 · exercises · 9 · on a GPU · 10 · summary · solutions
+# **You should know:** lesson 02 (`ScratchRNN`, `output`, `h_n`; torch stores `weight_hh_l0` $= W_{hh}^\top$),
+# the chain rule, and a training loop (`loss.backward()`, `optimizer.step()`).
 
 # %% [markdown]
 # ## Setup
-# Imports, a fixed seed, four decimals when printing tensors, and the device, used only by the GPU cell near
-# the end. Everything that is compared or printed after many steps runs in **float64**, so that the printed
-# digits do not depend on the machine.
+# Everything whose digits are printed runs in **float64**, so they are the same on every machine.
 
 # %%
 import math
@@ -40,10 +36,9 @@ F64 = torch.float64
 # %% [markdown]
 # ## 1 · The task: a rhyme, one character at a time
 #
-# A **character-level language model** reads a text one character at a time and, at every step, predicts the
-# next character. The text is two verses of Jane Taylor's *The Star* (1806, public domain). Each character is a
-# one-hot vector of size V (the vocabulary); a training batch is N random windows of T characters, the input
-# `x` [T, N, V], and the targets `y` [T, N]: the same windows shifted by one character.
+# A **character-level language model** reads a text one character at a time and predicts the next one. Our
+# text: two verses of Jane Taylor's *The Star* (1806). Each character is a one-hot vector of size V. A batch is
+# N random windows of T characters: input `x` [T, N, V], targets `y` [T, N], the same windows shifted by one.
 
 # %%
 TEXT = ("Twinkle, twinkle, little star,\nHow I wonder what you are!\nUp above the world so high,\n"
@@ -76,21 +71,74 @@ print(f"window 0 reads {''.join(vocab[i] for i in x0[:, 0].argmax(-1))!r}")
 print(f"and predicts   {''.join(vocab[i] for i in y0[:, 0])!r}")
 
 # %% [markdown]
-# ## 2 · Recap: `ScratchRNN`
+# ## 2 · Recap: `ScratchRNN`, and a model on top
 #
-# Lesson 02's one-layer `ScratchRNN`, compactly: it takes `nn.RNN`'s arguments but supports only one layer with
-# biases and sequence-first input (T, N, d) (it says so if asked for more), with torch's parameter
-# names, shapes, order and initialisation, so that `load_state_dict` copies weights either way.
-# The model on top, `CharRNN`, adds an output layer (lesson 02, section 7) that turns each state into V scores
-# (logits), one per character: many-to-many. It takes either RNN, so the two models differ only inside it.
+# Lesson 02's `ScratchRNN` is re-stated in the collapsed cell below (with the course's `rnn_step` and `parity`).
+# This recap handles one layer and batched, sequence-first input [T, N, d]; anything else gets a clear error,
+# never a wrong answer. It is checked against `nn.RNN` before we rely on it.
 
-# %%
+# %% hidden
+def parity(scratch, twin, *inputs, **tol):
+    """Run scratch and twin on the same inputs, forward and backward. Assert (torch.testing.assert_close, **tol)
+    that every output and every gradient (of each floating input and of each parameter) match; return the count."""
+    def tensors(x):  # the tensors in x, through tuples (an LSTM's (h, c), a PackedSequence)
+        return [x] if torch.is_tensor(x) else [t for y in x for t in tensors(y)] if isinstance(x, tuple) else []
+
+    def fresh(x):  # a copy whose floating tensors are new leaves that record gradients
+        if torch.is_tensor(x):
+            return x.detach().clone().requires_grad_(x.is_floating_point())
+        if isinstance(x, tuple):
+            parts = [fresh(y) for y in x]
+            return type(x)(*parts) if hasattr(x, "_fields") else tuple(parts)
+        return x
+
+    runs = []
+    for module in (scratch, twin):
+        module.zero_grad(set_to_none=True)
+        ins = fresh(inputs)
+        outs = tensors(module(*ins))
+        sum((o**2).sum() for o in outs if o.is_floating_point()).backward()
+        runs.append(outs + [t.grad for t in tensors(ins) if t.requires_grad] + [p.grad for p in module.parameters()])
+    for ours, theirs in zip(*runs, strict=True):
+        torch.testing.assert_close(ours, theirs, **tol)
+    return len(runs[0])
+
+
+def rnn_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).  x [N, d], h [N, H] → h' [N, H]."""
+    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
+
+
+def check_input(rnn, X, hx):
+    """Refuse clearly what this recap does not handle, rather than return a wrong answer."""
+    w = rnn.weight_ih_l0
+    if not torch.is_tensor(X):
+        raise TypeError(f"ScratchRNN takes a tensor [T, N, d], not a {type(X).__name__} (packing is lesson 05's)")
+    if X.dim() != 3 or X.shape[0] == 0 or X.shape[2] != w.shape[1]:
+        raise ValueError(f"ScratchRNN (recap) takes batched input [T ≥ 1, N, d = {w.shape[1]}], got "
+                         f"{tuple(X.shape)} (an unbatched sequence (T, d): pass X[:, None])")
+    if X.dtype != w.dtype:
+        raise ValueError(f"input dtype {X.dtype} does not match weight dtype {w.dtype}")
+    want = (1, X.shape[1], rnn.hidden_size)
+    if hx is not None and (not torch.is_tensor(hx) or tuple(hx.shape) != want or hx.dtype != w.dtype):
+        got = f"{hx.dtype} {tuple(hx.shape)}" if torch.is_tensor(hx) else type(hx).__name__
+        raise ValueError(f"hx must be a {w.dtype} tensor of shape {want}, got {got}")
+
+
 class ScratchRNN(nn.Module):
-    """One layer: H_t = φ(X_t W_xh + H_{t-1} W_hh + b); weight_ih_l0 = W_xhᵀ, weight_hh_l0 = W_hhᵀ."""
+    """One layer: H_t = rnn_step(X_t, H_{t-1}, …); weight_ih_l0 = W_xhᵀ, weight_hh_l0 = W_hhᵀ."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None):  # nn.RNN's arguments, so a drop-in
         super().__init__()
+        for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} should be of type bool, got: {type(flag).__name__}")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
+        if min(input_size, hidden_size, num_layers) <= 0:
+            raise ValueError(f"input_size, hidden_size, num_layers must be > 0: {input_size, hidden_size, num_layers}")
         if (num_layers, bias, batch_first, dropout, bidirectional) != (1, True, False, 0.0, False):
             raise NotImplementedError("this recap is one layer with biases, sequence-first: lessons 04–05 add the rest")
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
@@ -103,15 +151,33 @@ class ScratchRNN(nn.Module):
             nn.init.uniform_(p, -1.0 / math.sqrt(hidden_size), 1.0 / math.sqrt(hidden_size))
 
     def forward(self, X, hx=None):  # X [T, N, d], hx [1, N, h] or None (zeros)
+        check_input(self, X, hx)
         H = X.new_zeros(X.shape[1], self.hidden_size) if hx is None else hx[0]
-        phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu
         states = []
         for x_t in X:
-            H = phi(x_t @ self.weight_ih_l0.T + self.bias_ih_l0 + H @ self.weight_hh_l0.T + self.bias_hh_l0)
+            H = rnn_step(x_t, H, self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0,
+                         self.nonlinearity)
             states.append(H)
         return torch.stack(states), H.unsqueeze(0)  # output [T, N, h], h_n [1, N, h]
 
 
+for nonlinearity in ("tanh", "relu"):  # T = 6, N = 3, d = 5, h = 7: all different
+    t_rnn = nn.RNN(5, 7, nonlinearity=nonlinearity, dtype=F64)
+    s_rnn = ScratchRNN(5, 7, nonlinearity=nonlinearity, dtype=F64)
+    s_rnn.load_state_dict(t_rnn.state_dict())
+    n = parity(s_rnn, t_rnn, torch.randn(6, 3, 5, dtype=F64), torch.randn(1, 3, 7, dtype=F64), atol=1e-12, rtol=0.0)
+try:
+    s_rnn(torch.randn(6, 5, dtype=F64))  # an unbatched sequence: refused, not misread as a batch of 6
+except ValueError as err:
+    refusal = str(err)
+print(f"✓ ScratchRNN (recap) equals nn.RNN, tanh and relu: {n} tensors each (outputs and gradients), |Δ| ≤ 1e-12")
+print(f"  and refuses what it does not handle, e.g. ValueError: {refusal}")
+
+# %% [markdown]
+# `CharRNN` puts a linear head on the RNN (as in lesson 02): each state [N, h] becomes V scores (logits),
+# one per character. It takes either RNN, so the two models differ only inside it.
+
+# %%
 class CharRNN(nn.Module):
     """An RNN (ScratchRNN or nn.RNN) and a linear head: x [T, N, V] → logits [T, N, V], h_n [1, N, h]."""
 
@@ -125,30 +191,11 @@ class CharRNN(nn.Module):
         return self.head(output), h_n
 
 # %% [markdown]
-# The recap is checked before we rely on it: the same outputs and gradients as `nn.RNN`, both nonlinearities.
-
-# %%
-for nonlinearity in ("tanh", "relu"):
-    t_rnn = nn.RNN(5, 7, nonlinearity=nonlinearity, dtype=F64)
-    s_rnn = ScratchRNN(5, 7, nonlinearity=nonlinearity, dtype=F64)
-    s_rnn.load_state_dict(t_rnn.state_dict())
-    X, h0 = torch.randn(6, 3, 5, dtype=F64), torch.randn(1, 3, 7, dtype=F64)
-    (out_t, hn_t), (out_s, hn_s) = t_rnn(X, h0), s_rnn(X, h0)
-    torch.testing.assert_close(out_s, out_t, atol=1e-12, rtol=0.0)
-    torch.testing.assert_close(hn_s, hn_t, atol=1e-12, rtol=0.0)
-    (out_t.sum() + hn_t.sum()).backward()
-    (out_s.sum() + hn_s.sum()).backward()
-    for (name, p_s), p_t in zip(s_rnn.named_parameters(), t_rnn.parameters()):
-        torch.testing.assert_close(p_s.grad, p_t.grad, atol=1e-12, rtol=0.0, msg=f"gradient of {name} differs")
-    print(f"✓ {nonlinearity}: ScratchRNN equals nn.RNN, output, h_n and 4 gradients, |Δ| ≤ 1e-12")
-
-# %% [markdown]
 # ## 3 · Training side by side
 #
-# The loss at step $t$ of window $n$ is the cross-entropy of the logits against the true next character,
-# averaged over all T·N predictions (`F.cross_entropy` wants [T·N, V] logits and [T·N] targets). Before training,
-# with random weights, it is about $\ln V$ (a uniform guess), and the model writes nonsense. `generate` feeds a
-# prefix, then feeds back its own most likely character (greedy: no randomness).
+# The loss is the cross-entropy of the logits against the true next characters, averaged over all T·N
+# predictions. With random weights it is about $\ln V$ (a uniform guess). `generate` continues a prefix with the
+# most likely character, again and again.
 
 # %%
 def loss_fn(model, x, y, h0=None):
@@ -160,28 +207,26 @@ def loss_fn(model, x, y, h0=None):
 def generate(model, prefix, n_chars):
     """Greedy continuation of prefix by n_chars characters."""
     with torch.no_grad():
-        p = next(model.parameters())
-        logits, h = model(one_hot(torch.tensor([vocab.index(c) for c in prefix]))[:, None].to(p.device))
+        dev = next(model.parameters()).device
+        logits, h = model(one_hot(torch.tensor([vocab.index(c) for c in prefix]))[:, None].to(dev))
         text = prefix
         for _ in range(n_chars):
             c = int(logits[-1, 0].argmax())  # the most likely next character
             text += vocab[c]
-            logits, h = model(one_hot(torch.tensor([[c]])).to(p.device), h)
+            logits, h = model(one_hot(torch.tensor([[c]])).to(dev), h)
     return text
 
 
-torch.manual_seed(1)
-torch_model = CharRNN(nn.RNN(V, 32, dtype=F64))
-scratch_model = CharRNN(ScratchRNN(V, 32, dtype=F64))
+torch.manual_seed(2)
+torch_model = CharRNN(nn.RNN(V, 44, dtype=F64))  # h = 44 ≠ V = 32 ≠ T = 16 ≠ N = 8
+scratch_model = CharRNN(ScratchRNN(V, 44, dtype=F64))
 scratch_model.load_state_dict(torch_model.state_dict())  # the same initial weights, head included
 print(f"ln V = {math.log(V):.4f}   loss before training: {loss_fn(torch_model, x0, y0)[0].item():.4f}")
 print("before:", repr(generate(torch_model, "Twinkle", 20)))
 
 # %% [markdown]
-# `train` runs Adam on a list of batches and returns the loss of every step. Both models get the **same
-# initial weights** (the `load_state_dict` above), the **same batches** in the same order and the **same
-# optimizer settings**. If `ScratchRNN` computes what `nn.RNN` computes, forward *and* backward, the two runs are
-# the same run, and their losses must agree at every step.
+# `train` runs Adam over a list of batches. Both models get the same initial weights, the same batches and the
+# same settings. If `ScratchRNN` computes what `nn.RNN` computes, forward *and* backward, the two runs are one run.
 
 # %%
 def train(model, batches, lr=0.02, max_norm=None):
@@ -192,7 +237,7 @@ def train(model, batches, lr=0.02, max_norm=None):
         loss, _ = loss_fn(model, x, y)
         opt.zero_grad()
         loss.backward()
-        if max_norm is not None:
+        if max_norm is not None:  # section 6: after backward, before step
             nn.utils.clip_grad_norm_(model.parameters(), max_norm)
         opt.step()
         losses.append(loss.item())
@@ -204,30 +249,21 @@ losses_torch = train(torch_model, batches)
 losses_scratch = train(scratch_model, batches)
 
 # %% [markdown]
-# **How close must they be?** Both compute the same sums in a slightly different order (lesson 02, section 5),
-# so in float64 each loss and gradient differs from torch's by rounding, ~1e-16 relative. Adam feeds those
-# differences into 150 updates, where they could grow, but the training is not chaotic: the cell below measures
-# the largest gap between the two curves (and asserts it is below 1e-13). We assert |Δ| ≤ 1e-10 at every step: 100 000 times the rounding we saw,
-# and yet a mistake in the forward or backward pass of `ScratchRNN` (a wrong gradient of 1e-6 is plenty) would
-# break it at the first steps. In float32 the rounding is ~1e-7 and the tolerance would have to be far looser.
+# **How close must they be?** The two sum in a slightly different order, so each loss differs by float64
+# rounding (~1e-16). We allow 1e-10 at every one of the 150 steps: a million times that rounding, yet far below
+# what a wrong gradient would cause.
 
 # %%
 torch.testing.assert_close(losses_scratch, losses_torch, atol=1e-10, rtol=0.0,
                            msg=lambda m: f"the loss curves of ScratchRNN and nn.RNN differ: {m}")
 for name, p in scratch_model.named_parameters():  # and the trained weights are the same too
     torch.testing.assert_close(p, torch_model.state_dict()[name], atol=1e-10, rtol=0.0)
-gap = (losses_scratch - losses_torch).abs().max().item()
-assert gap < 1e-13
-print("✓ 150 steps: ScratchRNN's loss equals nn.RNN's at every step, |Δ| ≤ 1e-10; trained weights too")
-print("  largest gap between the two loss curves: below 1e-13 (float64 rounding, not drift)")
+print("✓ 150 steps: ScratchRNN's loss equals nn.RNN's at every step (|Δ| ≤ 1e-10), and so do the trained weights")
 for step in (0, 25, 50, 100, 149):
     print(f"step {step:>3}   loss  nn.RNN {losses_torch[step]:.4f}   ScratchRNN {losses_scratch[step]:.4f}")
 print("after: ", repr(generate(scratch_model, "Twinkle", 40)))
 
-# %% [markdown]
-# One plot, two curves: the dashed scratch curve lies exactly on torch's.
-
-# %%
+# %% hidden
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.plot(losses_torch, lw=4, alpha=0.4, label="nn.RNN")
 ax.plot(losses_scratch, "k--", lw=1, label="ScratchRNN (same weights, same batches)")
@@ -241,158 +277,214 @@ plt.show()
 # %% [markdown]
 # ## 4 · Backpropagation through time, by hand
 #
-# Autograd did the backward pass above. Now we do it ourselves, for a tanh RNN in the row-vector convention of
-# lessons 01–02, one batch of N sequences:
+# Autograd did the backward pass above. Now you write it, for a tanh RNN in the row convention of lessons 01–02,
+# one batch of N sequences:
 #
 # $$a_t = X_t W_{xh} + H_{t-1} W_{hh} + b, \qquad H_t = \tanh(a_t), \qquad t = 1 \dots T$$
 #
-# with $X_t$ [N, d], $H_t, a_t$ [N, h], $W_{xh}$ [d, h], $W_{hh}$ [h, h], $b$ [h]. A loss $L$ reads the states; as
-# an example $L = \tfrac12 \sum_t \lVert H_t - Y_t \rVert^2$, whose **direct** gradient is $G_t = H_t - Y_t$ [N, h].
-# But $H_t$ also feeds $H_{t+1}$, so its **total** gradient $\delta_t = \partial L / \partial H_t$ [N, h] has
-# a second term, coming back from the future. Going backwards, $t = T, T-1, \dots, 1$, starting from
-# $\delta_T = G_T$. (For the character model of section 3, $G_t$ would come back from the cross-entropy through
-# the linear head, $G_t = (\mathrm{softmax}(O_t) - \mathrm{onehot}(y_t))\, W_{hq}^\top / \text{count}$, and torch's two
-# biases `bias_ih_l0`, `bias_hh_l0` both get the gradient of $b$, while `weight_ih_l0` gets $(\partial L/\partial W_{xh})^\top$. The
-# toy loss keeps the derivation about the recurrence itself.)
+# with $X_t$ [N, d], $H_t$ and $a_t$ [N, h], $W_{xh}$ [d, h], $W_{hh}$ [h, h], $b$ [h].
+#
+# A loss reads the states. Its **direct** gradient at step t is $G_t = \partial L/\partial H_t$ from the loss
+# alone. But $H_t$ also feeds $H_{t+1}$, so the **total** gradient $\delta_t$ has a second part, coming back from
+# the future. Start at $\delta_T = G_T$ and go backwards, $t = T, \dots, 1$:
 #
 # | step | formula | shape |
 # |---|---|---|
 # | through tanh ($\tanh' = 1 - \tanh^2$) | $\partial L/\partial a_t = \delta_t \odot (1 - H_t^2)$ | [N, h] |
 # | into the previous state | $\delta_{t-1} = G_{t-1} + (\partial L/\partial a_t)\, W_{hh}^\top$ | [N, h] |
-# | weights, summed over steps | $\partial L/\partial W_{hh} \mathrel{+}= H_{t-1}^\top (\partial L/\partial a_t)$, $\;\partial L/\partial W_{xh} \mathrel{+}= X_t^\top (\partial L/\partial a_t)$ | [h, h], [d, h] |
-# | bias, summed over steps and rows | $\partial L/\partial b \mathrel{+}= \sum_{\text{rows}} \partial L/\partial a_t$ | [h] |
+# | weights: a sum over steps | $\partial L/\partial W_{hh} \mathrel{+}= H_{t-1}^\top\, \partial L/\partial a_t$, $\;\partial L/\partial W_{xh} \mathrel{+}= X_t^\top\, \partial L/\partial a_t$ | [h, h], [d, h] |
+# | bias: a sum over steps and rows | $\partial L/\partial b \mathrel{+}= \sum_{\text{rows}} \partial L/\partial a_t$ | [h] |
 #
-# The weights get a **sum over time** because the same $W_{hh}$ is used at every step; the loop ends with
-# $\delta_0 = \partial L/\partial H_0$. In code, `H[t]` is $H_t$ with `H[0]` $= H_0$, and `X[t - 1]` is $X_t$.
+# The weights get a **sum over time**, because the same $W_{hh}$ acts at every step. The loop ends with
+# $\delta_0 = \partial L/\partial H_0$. In code, `H[t]` is $H_t$ (`H[0]` $= H_0$) and `X[t - 1]` is $X_t$:
 
 # %%
 def forward_states(X, H0, W_xh, W_hh, b):
-    """The states H_0 … H_T as a list of T + 1 tensors [N, h] (H[0] = H_0)."""
+    """The states H_0 … H_T of a tanh RNN, stacked: [T + 1, N, h] (H[0] = H_0)."""
     H = [H0]
     for t in range(1, X.shape[0] + 1):
         H.append(torch.tanh(X[t - 1] @ W_xh + H[t - 1] @ W_hh + b))
-    return H
+    return torch.stack(H)
 
-
-def bptt_backward(X, H, G, W_hh):
-    """BPTT by hand. G[t] = ∂L/∂H_t from the loss directly (t = 1 … T; G[0] unused).
-    Returns ∂L/∂W_xh [d, h], ∂L/∂W_hh [h, h], ∂L/∂b [h], ∂L/∂H_0 [N, h]."""
+# %% hidden
+def bptt_reference(X, H, G, W_hh, mistake=None):
+    """The checker's BPTT (and, with `mistake`, the usual wrong versions, to name them)."""
     T = X.shape[0]
     dW_xh, dW_hh, db = X.new_zeros(X.shape[2], W_hh.shape[0]), torch.zeros_like(W_hh), X.new_zeros(W_hh.shape[0])
     delta = G[T]  # δ_T: nothing comes back from the future
     for t in range(T, 0, -1):
         dA = delta * (1 - H[t] ** 2)  # ∂L/∂a_t = δ_t ⊙ tanh'(a_t)
-        dW_xh += X[t - 1].T @ dA
-        dW_hh += H[t - 1].T @ dA
-        db += dA.sum(0)
-        delta = (G[t - 1] if t > 1 else 0) + dA @ W_hh.T  # δ_{t−1}: direct part + what flows back through W_hh
+        if mistake == "no tanh'":
+            dA = delta
+        elif mistake == "1 - H":
+            dA = delta * (1 - H[t])
+        if mistake == "overwrite":
+            dW_xh, dW_hh, db = X[t - 1].T @ dA, H[t - 1].T @ dA, dA.sum(0)
+        else:
+            dW_xh, db = dW_xh + X[t - 1].T @ dA, db + dA.sum(0)
+            dW_hh = dW_hh + (H[t] if mistake == "H_t" else H[t - 1]).T @ dA
+        back = dA @ W_hh.T  # what flows back through the recurrence
+        if mistake == "untransposed":
+            back = dA @ W_hh
+        delta = (0 if mistake == "no G" else G[t - 1]) + (0 if mistake == "no recurrence" else back)
     return dW_xh, dW_hh, db, delta
 
+
+MISTAKES = {  # mistake → what the checker says
+    "no tanh'": "you left out tanh': ∂L/∂a_t = δ_t ⊙ (1 − H_t²)",
+    "1 - H": "tanh'(a_t) is 1 − H_t², not 1 − H_t",
+    "untransposed": "send the gradient back through W_hhᵀ: δ_{t−1} = G_{t−1} + ∂L/∂a_t W_hhᵀ (W_hh.T in code)",
+    "no G": "δ_{t−1} also gets G_{t−1}, the loss's own gradient at step t − 1",
+    "no recurrence": "δ_{t−1} also gets what comes back from step t: ∂L/∂a_t W_hhᵀ",
+    "H_t": "∂L/∂W_hh sums H_{t−1}ᵀ ∂L/∂a_t: the state that went INTO step t",
+    "overwrite": "the weights act at every step: add up (+=) the contributions of all T steps",
+}
+NAMES = ("dW_xh", "dW_hh", "db", "dH0")
+
+
+def bptt_data():
+    """Fixed float64 data, all sizes different: T = 5, N = 3, d = 4, h = 6."""
+    with torch.random.fork_rng():
+        torch.manual_seed(2)
+        X, Y = torch.randn(5, 3, 4, dtype=F64), torch.randn(5, 3, 6, dtype=F64)
+        W_xh, W_hh = torch.randn(4, 6, dtype=F64) * 0.5, torch.randn(6, 6, dtype=F64) * 0.5
+        b, H0 = torch.randn(6, dtype=F64) * 0.1, torch.randn(3, 6, dtype=F64) * 0.5
+    return {"X": X, "Y": Y, "W_xh": W_xh, "W_hh": W_hh, "b": b, "H0": H0}
+
+
+def toy_loss(p):
+    """L = ½ Σ_t ‖H_t − Y_t‖² and the states H [T + 1, N, h]."""
+    H = forward_states(p["X"], p["H0"], p["W_xh"], p["W_hh"], p["b"])
+    return 0.5 * ((H[1:] - p["Y"]) ** 2).sum(), H
+
+
+def bptt_case():
+    """X, H, G (G[t] = ∂L/∂H_t, direct part; G[0] = 0), W_hh, and autograd's four gradients (the truth)."""
+    p = bptt_data()
+    leaves = {k: p[k].clone().requires_grad_() for k in ("W_xh", "W_hh", "b", "H0")}
+    L, H = toy_loss({**p, **leaves})
+    L.backward()
+    H = H.detach()
+    G = torch.cat([torch.zeros_like(H[:1]), H[1:] - p["Y"]])
+    return p["X"], H, G, p["W_hh"], [leaves[k].grad for k in ("W_xh", "W_hh", "b", "H0")]
+
+
+def check_bptt(fn):
+    """Run fn(X, H, G, W_hh) on fixed data; compare with autograd; name the mistake. True/False, never raises."""
+    X, H, G, W_hh, want = bptt_case()
+    try:
+        got = fn(X.clone(), H.clone(), G.clone(), W_hh.clone())
+    except Exception as err:  # report the learner's error instead of raising it
+        print(f"✗ bptt_backward raised {type(err).__name__}: {err}")
+        return False
+    if got is None:
+        print("✗ not done yet: bptt_backward returned None.")
+        return False
+    if not (isinstance(got, (tuple, list)) and len(got) == 4 and all(torch.is_tensor(g) for g in got)):
+        print(f"✗ bptt_backward returned a {type(got).__name__}: return four tensors (dW_xh, dW_hh, db, dH0).")
+        return False
+    for name, g, w in zip(NAMES, got, want):
+        if g.shape != w.shape:
+            hint = ("sum ∂L/∂a_t over the batch rows too" if name == "db" and g.shape == (3, 6) else
+                    "that is torch's layout (weight_ih_l0); here ∂L/∂W_xh = Σ X_tᵀ ∂L/∂a_t" if g.shape == (6, 4) else
+                    f"it should be {tuple(w.shape)}")
+            print(f"✗ {name} has shape {tuple(g.shape)}, expected {tuple(w.shape)}: {hint}.")
+            return False
+    for i in (3, 1, 0, 2):  # dH0 first: a mistake in the loop over δ shows there
+        if not torch.allclose(got[i].to(F64), want[i], rtol=0.0, atol=1e-10):
+            hint = next((MISTAKES[m] for m in MISTAKES
+                         if torch.allclose(got[i].to(F64), bptt_reference(X, H, G, W_hh, m)[i], rtol=0.0, atol=1e-10)),
+                        None)
+            print(f"✗ {NAMES[i]} differs from autograd: {hint or 'go back through the table above, step by step'}.")
+            return False
+    print("✓ bptt_backward matches autograd: ∂L/∂W_xh, ∂L/∂W_hh, ∂L/∂b and ∂L/∂H_0, over all T steps.")
+    return True
+
+
+_X, _H, _G, _W, _want = bptt_case()  # the checker's own reference must be right: checked against autograd
+for _ours, _theirs in zip(bptt_reference(_X, _H, _G, _W), _want):
+    torch.testing.assert_close(_ours, _theirs, atol=1e-12, rtol=0.0)
+
 # %% [markdown]
-# Checked against autograd in float64, on a small case with four different sizes (T = 5, N = 3, d = 4, h = 6),
-# so that a transpose in the wrong place shows as a shape error or a wrong number, not as luck. Tolerance
-# |Δ| ≤ 1e-12: both do the same arithmetic up to the order of the sums.
+# **Exercise 1 (the core of this lesson): BPTT over all T steps.** Write `bptt_backward`. It gets the inputs
+# `X` [T, N, d], the states `H` [T + 1, N, h] from `forward_states`, the direct gradients `G` [T + 1, N, h]
+# (`G[0]` is zero: the loss does not read $H_0$; the checker's loss is $\tfrac12 \sum_t \lVert H_t - Y_t \rVert^2$,
+# so $G_t = H_t - Y_t$) and $W_{hh}$ [h, h]. It returns
+# $(\partial L/\partial W_{xh}, \partial L/\partial W_{hh}, \partial L/\partial b, \partial L/\partial H_0)$.
+# The checker compares them with autograd and names the mistake if there is one.
 
 # %%
-torch.manual_seed(2)
-T_, N_, d_, h_ = 5, 3, 4, 6
-Xs, Ys = torch.randn(T_, N_, d_, dtype=F64), torch.randn(T_, N_, h_, dtype=F64)
-params = {"W_xh": torch.randn(d_, h_, dtype=F64) * 0.5, "W_hh": torch.randn(h_, h_, dtype=F64) * 0.5,
-          "b": torch.randn(h_, dtype=F64) * 0.1, "H0": torch.randn(N_, h_, dtype=F64) * 0.5}
+def bptt_backward(X, H, G, W_hh):
+    ...  # your code here: return (dW_xh [d, h], dW_hh [h, h], db [h], dH0 [N, h])
 
+# %%
+exercise_1_passed = check_bptt(bptt_backward)
 
-def bptt_loss(p):
-    H = forward_states(Xs, p["H0"], p["W_xh"], p["W_hh"], p["b"])
-    return 0.5 * sum(((H[t] - Ys[t - 1]) ** 2).sum() for t in range(1, T_ + 1)), H
-
-
-leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
-loss, H = bptt_loss(leaves)
-loss.backward()
-H = [s.detach() for s in H]
-G = [None] + [H[t] - Ys[t - 1] for t in range(1, T_ + 1)]  # G_t = ∂L/∂H_t, direct part
-ours = dict(zip(("W_xh", "W_hh", "b", "H0"), bptt_backward(Xs, H, G, params["W_hh"])))
-for k in ours:
-    torch.testing.assert_close(ours[k], leaves[k].grad, atol=1e-12, rtol=0.0,
-                               msg=lambda m, k=k: f"hand-written ∂L/∂{k} differs from autograd: {m}")
-    print(f"✓ ∂L/∂{k:<5} {str(list(ours[k].shape)):<7} by hand equals autograd, |Δ| ≤ 1e-12")
+# %% [markdown] collapsed
+# ### Going deeper: a third check, and the gradient of the character model
 
 # %% [markdown]
-# A third, independent check, which needs neither our formula nor autograd: **central differences**,
+# Central differences need neither our formula nor autograd:
 # $\partial L/\partial w \approx (L(w + \varepsilon) - L(w - \varepsilon)) / 2\varepsilon$. With
-# $\varepsilon = 10^{-6}$ in float64 its error is ~ε² (the Taylor remainder) plus ~1e-16/ε (rounding), about 1e-10,
-# so we ask for |Δ| ≤ 1e-7 on a few entries of each weight.
+# $\varepsilon = 10^{-6}$ in float64 the error is ~ε² plus ~1e-16/ε, about 1e-10; we ask for 1e-7. The cell uses
+# your `bptt_backward` once it passes, else the checker's reference.
+#
+# For the character model of section 3, $G_t$ comes back from the cross-entropy through the head:
+# $G_t = (\mathrm{softmax}(O_t) - \mathrm{onehot}(y_t))\, W_{hq}^\top / (T N)$. torch's two biases `bias_ih_l0`
+# and `bias_hh_l0` both get $\partial L/\partial b$, and `weight_ih_l0` gets $(\partial L/\partial W_{xh})^\top$.
 
 # %%
+bptt = bptt_backward if exercise_1_passed else bptt_reference
+X_, H_, G_, W_hh_, _ = bptt_case()  # the checker's data: T = 5, N = 3, d = 4, h = 6
+ours = dict(zip(("W_xh", "W_hh", "b", "H0"), bptt(X_, H_, G_, W_hh_)))
 eps = 1e-6
-for k, index in [("W_xh", (1, 2)), ("W_xh", (3, 0)), ("W_hh", (0, 5)), ("W_hh", (4, 4)), ("b", (2,)), ("H0", (1, 3))]:
-    plus, minus = ({n: v.clone() for n, v in params.items()} for _ in range(2))
+for k, index in [("W_xh", (1, 2)), ("W_hh", (0, 5)), ("W_hh", (4, 4)), ("b", (2,)), ("H0", (1, 3))]:
+    plus, minus = bptt_data(), bptt_data()
     plus[k][index] += eps
     minus[k][index] -= eps
-    numeric = (bptt_loss(plus)[0] - bptt_loss(minus)[0]) / (2 * eps)
+    numeric = (toy_loss(plus)[0] - toy_loss(minus)[0]) / (2 * eps)
     torch.testing.assert_close(ours[k][index], numeric, atol=1e-7, rtol=0.0)
     print(f"✓ ∂L/∂{k}{list(index)}: by hand {ours[k][index].item():+.6f}, central difference {numeric.item():+.6f}")
 
 # %% [markdown]
-# **Where the product of Jacobians comes from.** Keep only the loss at the last step ($G_t = 0$ for $t < T$).
-# Then each step back multiplies δ by the same kind of matrix. For **one sequence** (δ_t and H_t are then rows
-# [1, h], and diag(v) is the [h, h] matrix with v on its diagonal, so multiplying by it is the same as ⊙ v):
-# $\delta_{t-1} = \delta_t \operatorname{diag}(1 - H_t^2)\, W_{hh}^\top$, so
-#
-# $$\delta_t = \delta_T \prod_{k=T}^{t+1} \operatorname{diag}(1 - H_k^2)\, W_{hh}^\top \qquad \text{(factors for } k = T, T-1, \dots, t+1 \text{, left to right)}$$
-#
-# one factor per step between $t$ and $T$: that matrix product is the Jacobian $\partial H_T / \partial H_t$
-# (written for row vectors, hence the transposes). The cell builds it explicitly for one sequence and checks it against our backward pass.
-
-# %%
-n = 0  # one sequence: diag(1 − H_k²) needs the row of sequence n
-G_last = [None] + [torch.zeros_like(H[1])] * (T_ - 1) + [G[T_]]  # the loss only at the last step
-delta_0 = bptt_backward(Xs, H, G_last, params["W_hh"])[3]
-product = torch.eye(h_, dtype=F64)
-for k in range(T_, 0, -1):  # k = T, T−1, …, 1
-    product = product @ torch.diag(1 - H[k][n] ** 2) @ params["W_hh"].T
-torch.testing.assert_close(G[T_][n] @ product, delta_0[n], atol=1e-12, rtol=0.0)
-print(f"✓ δ_0 = δ_T · ∏ diag(1 − H_k²) W_hhᵀ over {T_} steps, as the backward pass computes it")
-print(f"  ‖δ_T‖ = {G[T_][n].norm():.4f}   ‖δ_0‖ = {delta_0[n].norm():.4f}   ‖product‖₂ = {torch.linalg.matrix_norm(product, 2):.4f}")
-
-# %% [markdown]
 # ## 5 · Vanishing and exploding gradients
 #
-# Each factor $\operatorname{diag}(\varphi'(a_k))\, W_{hh}^\top$ scales what passes through it. If its size is
-# below 1 (tanh' ≤ 1 and small weights), a product of many shrinks geometrically: the gradient from step T barely
-# reaches early steps (**vanishing**), and the network cannot learn long-range dependencies. If it is above 1 —
-# large weights, and a nonlinearity that does not squash, like relu — the product grows geometrically
-# (**exploding**), and one gradient step can wreck the weights (section 6). The size of $W_{hh}$ is set by its
-# **spectral radius** ρ, the largest |eigenvalue|.
+# Keep only the loss at the last step. Then each step back multiplies δ by one factor, and for one sequence
 #
-# `gradient_flow` draws a random $W_{hh}$ [16, 16] rescaled to spectral radius ρ, runs a sequence of random inputs,
-# and plots $\lVert \partial H_T / \partial H_t \rVert_2$ (the matrix 2-norm of the product) for every t, on a log scale.
+# $$\frac{\partial H_T}{\partial H_t} = \prod_{k=T}^{t+1} \operatorname{diag}(\varphi'(a_k))\, W_{hh}^\top \qquad \text{(row convention, } k = T, \dots, t+1\text{)}$$
+#
+# One factor stretches a vector by at most $\sigma_{\max}(W_{hh}) \cdot \max \varphi'$, where $\sigma_{\max}$ is
+# the largest singular value (never below ρ, the largest |eigenvalue|). Over many steps the powers of $W_{hh}$
+# grow or shrink like $\rho^k$, so the **spectral radius** ρ is the usual dial; the $\varphi'$ factors change the
+# rate:
+#
+# - small weights: the product shrinks geometrically (certain when $\sigma_{\max} < 1$ and $\varphi' \le 1$).
+#   Early steps get almost no gradient (**vanishing**): the network cannot learn long-range dependencies;
+# - ρ > 1: it can grow geometrically (**exploding**), and one update can wreck the weights (section 6).
+#
+# `jacobian_norms` builds the product for a random $W_{hh}$ [16, 16] scaled to spectral radius ρ, one factor
+# per step back, and records $\lVert \partial H_T / \partial H_t \rVert_2$.
 
 # %%
-def jacobian_norms(radius, nonlinearity, seq_len, hidden=16):
+def jacobian_norms(radius, nonlinearity, seq_len, hidden=16, seed=0):
     """‖∂H_T/∂H_t‖₂ for t = 0 … T (float64), for a seeded random W_hh of spectral radius `radius`."""
     with torch.random.fork_rng():  # private random numbers: the notebook's seed is left alone
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         W = torch.randn(hidden, hidden, dtype=F64)
         W_rec = W * radius / torch.linalg.eigvals(W).abs().max()  # W_hh with spectral radius `radius`
         W_xh, X = torch.randn(4, hidden, dtype=F64) * 0.5, torch.randn(seq_len, 1, 4, dtype=F64)
-    phi = torch.tanh if nonlinearity == "tanh" else torch.relu
     H, dphi = torch.zeros(1, hidden, dtype=F64), []
     for x in X:
         a = x @ W_xh + H @ W_rec
-        H = phi(a)
+        H = torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
         dphi.append((1 - H**2)[0] if nonlinearity == "tanh" else (a > 0).to(F64)[0])  # φ'(a_k)
     J, norms = torch.eye(hidden, dtype=F64), [1.0]  # ∂H_T/∂H_T = I
-    for k in range(seq_len, 0, -1):  # multiply in one factor per step back
+    for k in range(seq_len, 0, -1):  # one factor per step back
         J = J @ torch.diag(dphi[k - 1]) @ W_rec.T  # diag(φ'(a_k)) W_hhᵀ
         norms.append(torch.linalg.matrix_norm(J, 2).item())
     return norms[::-1]  # index t: ‖∂H_T/∂H_t‖, t = 0 … T
 
-# %% [markdown]
-# The widget's callback: it checks its arguments, computes the norms, names what happens and plots. Labels use
-# plain Unicode (ρ, ‖·‖), not `$…$`, which has failed intermittently inside widget callbacks.
-
-# %%
+# %% hidden
 def gradient_flow(radius=0.9, nonlinearity="tanh", seq_len=30):
     """Widget callback: plot ‖∂H_T/∂H_t‖ against t. Returns a dict (norms, verdict), or None with a message."""
     if nonlinearity not in ("tanh", "relu"):
@@ -407,7 +499,8 @@ def gradient_flow(radius=0.9, nonlinearity="tanh", seq_len=30):
     norms = jacobian_norms(float(radius), nonlinearity, seq_len)
     first = norms[0]
     verdict = "exploding" if first > 1e3 else "vanishing" if first < 1e-3 else "roughly stable"
-    print(f"ρ = {radius:.2f}, {nonlinearity}, T = {seq_len}:  ‖∂H_T/∂H_0‖ = {first:.2e}  → {verdict}")
+    mag = f"≈ 1e{round(math.log10(first))}" if first > 0 else "= 0"
+    print(f"ρ = {radius:.2f}, {nonlinearity}, T = {seq_len}:  ‖∂H_T/∂H_0‖ {mag}  → {verdict}")
     shown = [(t, v) for t, v in enumerate(norms) if v > 0]  # log scale: exact zeros (dead relu units) left out
     if len(shown) < len(norms):
         print(f"  {len(norms) - len(shown)} value(s) exactly 0 (every relu unit switched off on the way): not drawn")
@@ -420,94 +513,66 @@ def gradient_flow(radius=0.9, nonlinearity="tanh", seq_len=30):
     plt.show()
     return {"norms": norms, "verdict": verdict}
 
+# %% [markdown]
+# Play: move ρ past 1, switch to relu, lengthen the sequence.
+
 # %%
 # NBVAL_IGNORE_OUTPUT
 flow_ui = widgets.interactive(
     gradient_flow,
-    radius=widgets.FloatSlider(value=0.9, min=0.1, max=2.0, step=0.1, description="ρ(W_hh)"),
+    radius=widgets.FloatSlider(value=0.9, min=0.1, max=4.0, step=0.1, description="ρ(W_hh)"),
     nonlinearity=widgets.Dropdown(options=["tanh", "relu"], value="tanh", description="φ"),
     seq_len=widgets.IntSlider(value=30, min=1, max=50, description="length T"),
 )
 display(flow_ui)
 
 # %% [markdown]
-# The same callback in plain cells. Defaults: small weights and tanh, the gradient from the end of the sequence
-# has all but vanished 30 steps back. The endpoint t = T is always 1 (the identity).
+# The widget's starting point, in a plain cell: small weights and tanh. Thirty steps back, the gradient has all
+# but vanished.
 
 # %%
 result = gradient_flow()
 assert result["verdict"] == "vanishing" and result["norms"][-1] == 1.0 and len(result["norms"]) == 31
 
-# %% [markdown]
-# The extremes: a large radius with relu explodes; the same radius with tanh does not, because saturated units
-# have tanh' ≈ 0 and cut the product; a single step is just one factor.
-
-# %%
-assert gradient_flow(2.0, "relu", 50)["verdict"] == "exploding"
-assert gradient_flow(2.0, "tanh", 50)["verdict"] != "exploding"
-assert len(gradient_flow(0.1, "tanh", 1)["norms"]) == 2
-
-# %% [markdown]
-# And invalid settings give a message, not a traceback:
-
-# %%
-assert gradient_flow(0.9, "sigmoid", 30) is None
+# %% hidden
+assert len(jacobian_norms(0.1, "tanh", 1)) == 2  # one step: one factor
+assert gradient_flow(0.9, "sigmoid", 30) is None  # invalid settings: a message, not a traceback
 assert gradient_flow(0.9, "tanh", 0) is None
 assert gradient_flow(-1.0, "tanh", 30) is None
 
 # %% [markdown]
+# Does tanh protect against exploding? Its saturated units have $\tanh' \approx 0$ and damp the product; relu
+# does not squash. Ten random $W_{hh}$ each, T = 50:
+
+# %%
+def count_exploding(radius, nonlinearity, seeds=range(10)):
+    return sum(jacobian_norms(radius, nonlinearity, 50, seed=s)[0] > 1e3 for s in seeds)
+
+
+counts = {(r, phi): count_exploding(r, phi) for r in (2.0, 3.0) for phi in ("tanh", "relu")}
+for (r, phi), c in counts.items():
+    print(f"ρ = {r}, {phi}: {c} of 10 explode")
+assert counts[2.0, "relu"] >= 8 and counts[2.0, "tanh"] <= 2 and counts[3.0, "tanh"] >= 5
+print("✓ tanh damps the growth at ρ = 2, but does not prevent it: at ρ = 3 most runs explode")
+
+# %% [markdown]
 # ## 6 · Gradient clipping by norm
 #
-# The usual cure for exploding gradients: before the optimizer step, treat all gradients as one long vector
-# $g$; if its norm $\lVert g \rVert_2$ exceeds `max_norm`, scale every gradient by `max_norm / ‖g‖`. The
-# direction is kept, only the step length is capped. torch's `clip_grad_norm_` does exactly this (with 1e-6 added
-# to the norm against division by zero) and returns the total norm **before** clipping.
-
-# %%
-def clip_by_norm(parameters, max_norm):
-    """Scale all .grad in place so their joint 2-norm is at most max_norm. Returns the norm before clipping."""
-    grads = [p.grad for p in parameters if p.grad is not None]
-    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)  # 1 when already short enough
-    for g in grads:
-        g.mul_(scale)
-    return total
-
-# %% [markdown]
-# Checked against `clip_grad_norm_` on two copies of the same gradients, once clipping (max_norm below the norm)
-# and once leaving them alone:
-
-# %%
-loss, _ = loss_fn(torch_model, *batches[0])
-torch_model.zero_grad()
-loss.backward()
-grads = [p.grad.clone() for p in torch_model.parameters()]
-for max_norm in (0.05, 100.0):
-    a = [nn.Parameter(g.clone()) for g in grads]
-    b = [nn.Parameter(g.clone()) for g in grads]
-    for p, g in zip(a + b, grads + grads):
-        p.grad = g.clone()
-    ours, theirs = clip_by_norm(a, max_norm), nn.utils.clip_grad_norm_(b, max_norm)
-    torch.testing.assert_close(ours, theirs, atol=1e-12, rtol=0.0)
-    for pa, pb in zip(a, b):
-        torch.testing.assert_close(pa.grad, pb.grad, atol=1e-12, rtol=0.0)
-    after = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in a]))
-    print(f"max_norm {max_norm:>6.2f}: norm before {ours:.4f}, after {after:.4f}   ✓ equals clip_grad_norm_")
-
-# %% [markdown]
-# **A run that explodes, and the same run clipped.** A relu RNN (h = 8) learns the running mean of 30 random
-# numbers, with $W_{hh} = 1.2\,I$ at the start (spectral radius 1.2, and relu does not squash) and plain SGD with
-# a learning rate of 0.1. Without clipping, the first gradient is enormous and one step throws the weights far
-# away: after one step the loss is around 1e50, and it never recovers in 20 steps. With `clip_by_norm(…, 1.0)`,
-# the same run, from the same weights on the same data, trains.
+# **A run that explodes.** A relu RNN (h = 8) learns the running mean of 30 random numbers. It starts from
+# $W_{hh} = 1.2\,I$ (ρ = 1.2; relu does not squash) and uses plain SGD. The first gradient is enormous and one step
+# throws the weights far away.
+#
+# **The cure:** before the optimizer step, treat all gradients as one long vector $g$. If
+# $\lVert g \rVert_2 >$ `max_norm`, scale every gradient by `max_norm / ‖g‖`: the direction is kept, the step
+# length capped. torch's `nn.utils.clip_grad_norm_` does this (adding 1e-6 to ‖g‖) and returns ‖g‖ before clipping.
 
 # %%
 def running_mean_run(max_norm, steps=20, lr=0.1):
-    """SGD on the running-mean task from a fixed start; the loss of every step (float64)."""
+    """SGD on the running-mean task from a fixed start, clipping at max_norm (None: never); the loss of every step."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
         rnn, head = ScratchRNN(1, 8, nonlinearity="relu", dtype=F64), nn.Linear(8, 1, dtype=F64)
-        x_all = torch.rand(steps, 30, 16, 1, dtype=F64)
+        x_all = torch.rand(steps, 30, 16, 1, dtype=F64)  # T = 30, N = 16, d = 1
     with torch.no_grad():
         rnn.weight_hh_l0.copy_(1.2 * torch.eye(8, dtype=F64))
     params = list(rnn.parameters()) + list(head.parameters())
@@ -518,26 +583,96 @@ def running_mean_run(max_norm, steps=20, lr=0.1):
         opt.zero_grad()
         loss.backward()
         if max_norm is not None:
-            clip_by_norm(params, max_norm)
+            nn.utils.clip_grad_norm_(params, max_norm)
         opt.step()
         losses.append(loss.item())
     return losses
 
-# %%
+
+def magnitude(v):
+    return f"{v:.3f}" if v < 1e3 else f"~1e{round(math.log10(v))}"
+
+
 plain, clipped = running_mean_run(None), running_mean_run(1.0)
-for label, L in (("no clipping  ", plain), ("clip at 1.0  ", clipped)):
-    print(label + "  ".join(f"step {s}: {L[s]:.3g}" for s in (0, 1, 5, 19)))
+for label, L in (("no clipping ", plain), ("clip at 1.0 ", clipped)):
+    print(label + "  ".join(f"step {s}: {magnitude(L[s])}" for s in (0, 1, 5, 19)))
 assert max(plain) > 1e9 and plain[-1] > 1e4, "expected the unclipped run to explode"
 assert clipped[-1] < 0.1 and max(clipped) <= clipped[0], "expected the clipped run to train"
 print("✓ without clipping the loss explodes; clipped, the same run trains")
 
+# %% hidden
+def check_clip_grads(fn):
+    """Compare fn with nn.utils.clip_grad_norm_, given a generator of parameters (as model.parameters() is),
+    clipping and not; one parameter has no gradient. True/False, never raises."""
+    with torch.random.fork_rng():
+        torch.manual_seed(12)
+        grads = [torch.randn(4, 3, dtype=F64) * 3, torch.randn(5, dtype=F64), None, torch.randn(2, 2, dtype=F64) * 0.1]
+    for max_norm in (1.0, 1000.0):
+        mine, ref = ([nn.Parameter(torch.zeros(3, dtype=F64) if g is None else torch.zeros_like(g)) for g in grads]
+                     for _ in range(2))
+        for p, q, g in zip(mine, ref, grads):
+            p.grad, q.grad = (None, None) if g is None else (g.clone(), g.clone())
+        want = nn.utils.clip_grad_norm_(ref, max_norm)
+        try:
+            got = fn((p for p in mine), max_norm)  # a generator, like model.parameters(): it can be read only once
+        except Exception as err:  # report the learner's error instead of raising it
+            hint = " (one parameter has no gradient: skip p.grad None)" if "NoneType" in str(err) else ""
+            print(f"✗ clip_grads raised {type(err).__name__}: {err}{hint}")
+            return False
+        if got is None:
+            print("✗ not done yet: clip_grads returned None (return the total norm before clipping).")
+            return False
+        try:
+            got_value = float(got)
+        except (TypeError, ValueError, RuntimeError):
+            print(f"✗ clip_grads returned a {type(got).__name__}: return the total norm, one number.")
+            return False
+        if abs(got_value - want.item()) > 1e-9:
+            per_tensor = max(g.norm().item() for g in grads if g is not None)
+            hint = ("that is one tensor's norm: the total norm is over ALL gradients together"
+                    if abs(got_value - per_tensor) < 1e-9 else
+                    "it is 0: `parameters` may be a generator (model.parameters()), which runs out after one pass; "
+                    "make a list first" if got_value == 0 else "return the norm BEFORE clipping")
+            print(f"✗ returned norm {got_value:.4f}, expected {want.item():.4f}: {hint}.")
+            return False
+        for i, (p, q) in enumerate(zip(mine, ref)):
+            if q.grad is None:
+                continue
+            if not (torch.is_tensor(p.grad) and p.grad.shape == q.grad.shape):
+                print(f"✗ gradient {i} is now {type(p.grad).__name__} {tuple(getattr(p.grad, 'shape', ()))}: "
+                      "scale each p.grad in place (g.mul_(scale)), keeping its shape.")
+                return False
+            if not torch.allclose(p.grad, q.grad, rtol=0.0, atol=1e-12):
+                no_eps = torch.allclose(p.grad, grads[i] * (max_norm / want), rtol=0.0, atol=1e-12)
+                hint = ("the norm was below max_norm: leave the gradients alone (never scale up)" if max_norm > 100 else
+                        "nothing was clipped: `parameters` may be a generator (model.parameters()), which runs out "
+                        "after one pass; make a list first" if torch.equal(p.grad, grads[i]) else
+                        "add clip_grad_norm_'s 1e-6 to the norm: max_norm / (total + 1e-6)" if no_eps else
+                        "scale every gradient by the same factor max_norm / (total + 1e-6)")
+                print(f"✗ max_norm = {max_norm}: gradient {i} differs from clip_grad_norm_'s: {hint}.")
+                return False
+    print("✓ clip_grads matches clip_grad_norm_: the returned norm and the clipped gradients.")
+    return True
+
+# %% [markdown]
+# **Exercise 2: clip by norm.** Write `clip_grads(parameters, max_norm)`: scale all gradients in place by one
+# common factor, `max_norm / (‖g‖ + 1e-6)`, when $\lVert g \rVert_2 >$ `max_norm` (leave them alone otherwise),
+# and return $\lVert g \rVert_2$ before clipping. Skip parameters without a gradient. `parameters` may be a
+# generator, like `model.parameters()`.
+
+# %%
+def clip_grads(parameters, max_norm):
+    ...  # your code here: clip every p.grad in place; return the total norm before clipping
+
+# %%
+exercise_2_passed = check_clip_grads(clip_grads)
+
 # %% [markdown]
 # ## 7 · Carrying the state: truncated BPTT and `detach`
 #
-# So far every batch started from $H_0 = 0$. To read a long text in order, we cut it into consecutive chunks
-# and **carry** the last state of one chunk into the next, so the model remembers across the cut. But the
-# carried state is the end of the previous chunk's graph. After `loss.backward()` that graph is freed, and the
-# next backward tries to go through it again:
+# So far every batch started from $H_0 = 0$. To read a long text in order, cut it into consecutive chunks and
+# **carry** each chunk's last state into the next. But that state is the end of the previous chunk's graph,
+# freed by `loss.backward()`. The next backward tries to go through it again:
 
 # %%
 def text_chunks(T=16):
@@ -545,29 +680,8 @@ def text_chunks(T=16):
     return [(one_hot(ids[s:s + T])[:, None], ids[s + 1:s + T + 1][:, None]) for s in range(0, len(ids) - T - 1, T)]
 
 
-chunks = text_chunks()
-torch.manual_seed(3)
-model = CharRNN(ScratchRNN(V, 32, dtype=F64))
-opt, h = torch.optim.Adam(model.parameters(), lr=0.02), None
-try:
-    for x, y in chunks[:2]:
-        loss, h = loss_fn(model, x, y, h)  # h carried as it is: still attached to the last chunk's graph
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-except RuntimeError as err:
-    print("RuntimeError:", str(err).splitlines()[0].split(". ")[0] + ".")  # the first sentence of the message
-
-# %% [markdown]
-# `retain_graph=True` is not a fix: it keeps every earlier chunk's graph alive, so each step would backpropagate
-# through *all* previous chunks (ever slower), through weights the optimizer has since changed in place, which
-# autograd refuses with yet another error ("modified by an inplace operation"). The fix is `h.detach()`: the same
-# **values** carried forward, cut from the old graph. The gradient then flows back at most T steps — BPTT
-# **truncated** to the chunk — while the forward pass still sees the whole history. Three passes over the text:
-
-# %%
-def train_truncated(model, chunks, epochs, lr=0.02):
-    """Truncated BPTT: read chunks in order, carry the state detached; mean loss per epoch."""
+def train_truncated(model, chunks, epochs, lr=0.02, detach=True):
+    """Truncated BPTT: read the chunks in order, carrying the state; mean loss per epoch."""
     opt, means = torch.optim.Adam(model.parameters(), lr=lr), []
     for _ in range(epochs):
         h, total = None, 0.0  # each epoch starts the text afresh
@@ -576,199 +690,45 @@ def train_truncated(model, chunks, epochs, lr=0.02):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            h = h.detach()  # keep the values, drop the graph
+            h = h.detach() if detach else h  # keep the values, drop the graph
             total += loss.item()
         means.append(total / len(chunks))
     return means
 
 
+chunks = text_chunks()
+try:
+    train_truncated(CharRNN(ScratchRNN(V, 44, dtype=F64)), chunks[:2], epochs=1, detach=False)
+except RuntimeError as err:
+    print("RuntimeError:", str(err).splitlines()[0].split(". ")[0] + ".")  # the first sentence of the message
+
+# %% [markdown]
+# `retain_graph=True` is no fix: each step would go back through *all* earlier chunks, through weights the
+# optimizer has since changed in place (autograd refuses that too). The fix is `h.detach()`: the same **values**,
+# cut from the old graph. The gradient then flows back at most T steps (BPTT **truncated** to the chunk), while
+# the forward pass still sees the whole history. Three passes over the text:
+
+# %%
 torch.manual_seed(3)
-model = CharRNN(ScratchRNN(V, 32, dtype=F64))
+model = CharRNN(ScratchRNN(V, 44, dtype=F64))
 means = train_truncated(model, chunks, epochs=3)
 print(f"{len(chunks)} chunks of 16 characters; mean loss per epoch: " + ", ".join(f"{m:.4f}" for m in means))
 assert means[-1] < means[0]
 
 # %% [markdown]
-# ## 8 · Exercises
+# ## 8 · On a GPU
 #
-# Each exercise has a checker that runs your function and says what is wrong. Replace `...` with your code and
-# run the cell and the checker below it.
-#
-# **Exercise 1: one step of BPTT.** Given $\delta_t$ [N, h] (the total gradient of the loss with respect to
-# $H_t$), the state $H_t$ [N, h] and $W_{hh}$ [h, h] of a tanh RNN (row convention), return the pair
-# $(\partial L/\partial a_t,\ \delta_{t-1}^{\text{back}})$, where $\delta_{t-1}^{\text{back}}$ is the part of
-# $\delta_{t-1}$ that flows back through the recurrence (without $G_{t-1}$).
-
-# %%
-def backward_step(delta_t, H_t, W_hh):
-    ...  # your code here: return (dA_t [N, h], delta_prev [N, h])
+# The collapsed cell repeats section 3's side-by-side training on CUDA, in float64 with TF32 off, where `nn.RNN`
+# runs on cuDNN; it must also equal the CPU run. Without a GPU it prints one line.
 
 # %% hidden
-def check_backward_step(fn):
-    """Compare fn with autograd on one tanh step (N = 3, h = 5, float64); say what is wrong. True/False."""
-    with torch.random.fork_rng():
-        torch.manual_seed(11)
-        a, H_prev, W, delta = (torch.randn(3, 5, dtype=F64), torch.randn(3, 5, dtype=F64),
-                               torch.randn(5, 5, dtype=F64), torch.randn(3, 5, dtype=F64))
-    a, H_prev = a.requires_grad_(), H_prev.requires_grad_()
-    H_t = torch.tanh(a + H_prev @ W)
-    H_t.backward(delta)
-    want_dA, want_prev = a.grad, H_prev.grad
-    try:
-        got = fn(delta.clone(), H_t.detach().clone(), W.clone())
-    except Exception as err:  # report the learner's error instead of raising it
-        print(f"✗ backward_step raised {type(err).__name__}: {err}")
-        return False
-    if got is None:
-        print("✗ not done yet: backward_step returned None.")
-        return False
-    if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(g, torch.Tensor) for g in got)):
-        print(f"✗ backward_step returned a {type(got).__name__}: return a pair of tensors (dA_t, delta_prev).")
-        return False
-    dA, prev = got
-    if tuple(dA.shape) != (3, 5) or tuple(prev.shape) != (3, 5):
-        print(f"✗ shapes {tuple(dA.shape)} and {tuple(prev.shape)}; both should be [N, h] = (3, 5).")
-        return False
-
-    def close(u, v):
-        return torch.allclose(u, v, rtol=0.0, atol=1e-10)
-
-    Hd = H_t.detach()
-    if not close(dA, want_dA):
-        hint = ("you left out tanh': multiply δ_t by (1 − H_t²)" if close(dA, delta) else
-                "tanh'(a) is 1 − H_t², not 1 − H_t" if close(dA, delta * (1 - Hd)) else
-                "∂L/∂a_t = δ_t ⊙ (1 − H_t²), elementwise")
-        print(f"✗ dA_t is wrong: {hint}.")
-        return False
-    if not close(prev, want_prev):
-        hint = ("use W_hh transposed: dA_t W_hhᵀ, W.T in code" if close(prev, want_dA @ W) else
-                "start from dA_t, not δ_t (the gradient must go through tanh first)" if close(prev, delta @ W.T) else
-                "δ_{t−1} = dA_t W_hhᵀ")
-        print(f"✗ delta_prev is wrong: {hint}.")
-        return False
-    print("✓ backward_step matches autograd: ∂L/∂a_t and δ_{t−1}.")
-    return True
-
-
-exercise_1_passed = check_backward_step(backward_step)
-
-# %% [markdown]
-# **Exercise 2: clip by norm.** Write `clip_grads(parameters, max_norm)` as section 6 describes: scale all
-# gradients in place by one common factor so their joint 2-norm is at most `max_norm` (leave them alone if
-# it already is), and return the norm before clipping. Match `clip_grad_norm_`, including its `+ 1e-6`.
-
-# %%
-def clip_grads(parameters, max_norm):
-    ...  # your code here: clip every p.grad in place; return the total norm before clipping
-
-# %% hidden
-def check_clip_grads(fn):
-    """Compare fn with nn.utils.clip_grad_norm_ on three gradients, clipping and not. True/False."""
-    with torch.random.fork_rng():
-        torch.manual_seed(12)
-        grads = [torch.randn(4, 3, dtype=F64) * 3, torch.randn(5, dtype=F64), torch.randn(2, 2, dtype=F64) * 0.1]
-    for max_norm in (1.0, 1000.0):
-        mine, ref = [nn.Parameter(torch.zeros_like(g)) for g in grads], [nn.Parameter(torch.zeros_like(g)) for g in grads]
-        for p, q, g in zip(mine, ref, grads):
-            p.grad, q.grad = g.clone(), g.clone()
-        want = nn.utils.clip_grad_norm_(ref, max_norm)
-        try:
-            got = fn(mine, max_norm)
-        except Exception as err:  # report the learner's error instead of raising it
-            print(f"✗ clip_grads raised {type(err).__name__}: {err}")
-            return False
-        if got is None:
-            print("✗ clip_grads returned None: return the total norm before clipping (not done yet?).")
-            return False
-        try:
-            got_value = float(got)
-        except (TypeError, ValueError, RuntimeError):
-            print(f"✗ clip_grads returned a {type(got).__name__}: return the total norm, one number.")
-            return False
-        if abs(got_value - want.item()) > 1e-9:
-            per_tensor = max(g.norm().item() for g in grads)
-            hint = ("that is one tensor's norm: the total norm is over ALL gradients together"
-                    if abs(got_value - per_tensor) < 1e-9 else "return the norm BEFORE clipping")
-            print(f"✗ returned norm {got_value:.4f}, expected {want.item():.4f}: {hint}.")
-            return False
-        for i, (p, q) in enumerate(zip(mine, ref)):
-            if not torch.allclose(p.grad, q.grad, rtol=0.0, atol=1e-12):
-                hint = ("the norm was below max_norm: leave the gradients alone (never scale up)" if max_norm > 100 else
-                        "scale every gradient by the same factor max_norm / (total + 1e-6)")
-                print(f"✗ max_norm = {max_norm}: gradient {i} differs from clip_grad_norm_'s: {hint}.")
-                return False
-    print("✓ clip_grads matches clip_grad_norm_: the returned norm and the clipped gradients.")
-    return True
-
-
-exercise_2_passed = check_clip_grads(clip_grads)
-
-# %% [markdown]
-# **Exercise 3: carry the state.** `carry(h_n)` returns what the next chunk should start from: the same
-# values, without the old graph. The checker trains on three chunks with it.
-
-# %%
-def carry(h_n):
-    ...  # your code here: return the state to pass to the next chunk
-
-# %% hidden
-def check_carry(fn):
-    """Run truncated BPTT over three chunks with fn carrying the state. True/False."""
-    with torch.random.fork_rng():
-        torch.manual_seed(13)
-        m = CharRNN(ScratchRNN(V, 8, dtype=F64))
-    opt, h = torch.optim.SGD(m.parameters(), lr=0.1), None
-    for step, (x, y) in enumerate(text_chunks()[:3]):
-        try:
-            loss, h_n = loss_fn(m, x, y, h)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            h = fn(h_n)
-        except RuntimeError as err:
-            first = str(err).splitlines()[0]
-            hint = " Cut the graph: h_n.detach()." if "second time" in first else ""
-            print(f"✗ chunk {step}: RuntimeError: {first}{hint}")
-            return False
-        except Exception as err:  # report the learner's error instead of raising it
-            print(f"✗ chunk {step}: {type(err).__name__}: {err}")
-            return False
-        if h is None:
-            print("✗ carry returned None: return the state for the next chunk (not done yet?).")
-            return False
-        if not isinstance(h, torch.Tensor) or h.shape != h_n.shape:
-            print(f"✗ carry returned {type(h).__name__} {tuple(getattr(h, 'shape', ()))}: return a tensor shaped like h_n.")
-            return False
-        if not torch.equal(h, h_n.detach()):
-            print("✗ carry changed the values: the next chunk must start from the state where this one ended "
-                  "(zeros would forget the text so far).")
-            return False
-        if h.requires_grad:
-            print("✗ the carried state is still part of the graph: detach it.")
-            return False
-    print("✓ carry keeps the values and cuts the graph: truncated BPTT runs.")
-    return True
-
-
-exercise_3_passed = check_carry(carry)
-
-# %% [markdown]
-# ## 9 · On a GPU
-#
-# The side-by-side training of section 3 on CUDA (reusing `train`, `CharRNN` and the CPU batches), in float64,
-# where `nn.RNN` runs on cuDNN. TF32 is switched off for the comparison and the settings restored afterwards.
-# The models are built on the CPU with section 3's seed and then moved (seeded CUDA random numbers differ from the
-# CPU's), so the GPU run must also equal the CPU run. This cell's printout is not compared (it names the GPU).
-# Without a GPU it prints one line.
-
-# %%
 # NBVAL_IGNORE_OUTPUT
 if DEVICE.type == "cuda":
     saved_tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    torch.manual_seed(1)  # built on the CPU as in section 3, then moved: the CPU run's initial weights
-    gpu_torch = CharRNN(nn.RNN(V, 32, dtype=F64)).to(DEVICE)
-    gpu_scratch = CharRNN(ScratchRNN(V, 32, dtype=F64)).to(DEVICE)
+    torch.manual_seed(2)  # built on the CPU as in section 3, then moved: the CPU run's initial weights
+    gpu_torch = CharRNN(nn.RNN(V, 44, dtype=F64)).to(DEVICE)
+    gpu_scratch = CharRNN(ScratchRNN(V, 44, dtype=F64)).to(DEVICE)
     gpu_scratch.load_state_dict(gpu_torch.state_dict())
     gpu_batches = [(x.to(DEVICE), y.to(DEVICE)) for x, y in batches[:50]]
     l_t, l_s = train(gpu_torch, gpu_batches), train(gpu_scratch, gpu_batches)
@@ -780,35 +740,59 @@ else:
     print("No GPU here: skipped (this cell repeats the side-by-side training on CUDA when a GPU is present).")
 
 # %% [markdown]
-# ## 10 · Summary
+# ## 9 · Summary
 #
 # | | |
 # |---|---|
-# | the task | next-character prediction: logits = head(output) [T, N, V], `F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))` |
-# | side by side | same initial weights (`load_state_dict`), same batches, same optimizer → `ScratchRNN` and `nn.RNN` give the same loss at every step (float64, ≤ 1e-10) |
+# | the task | next character: logits = head(output) [T, N, V]; `F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))` |
+# | side by side | same weights (`load_state_dict`), batches and optimizer → the same loss at every step (float64, ≤ 1e-10) |
 # | BPTT | δ_T = G_T; going back: ∂L/∂a_t = δ_t ⊙ (1 − H_t²), δ_{t−1} = G_{t−1} + (∂L/∂a_t) W_hhᵀ |
 # | weight gradients | sums over time: ∂L/∂W_hh = Σ_t H_{t−1}ᵀ ∂L/∂a_t, ∂L/∂W_xh = Σ_t X_tᵀ ∂L/∂a_t, ∂L/∂b = Σ_t Σ_rows ∂L/∂a_t |
-# | checked by | autograd (≤ 1e-12) and central differences (ε = 1e-6, ≤ 1e-7) |
-# | vanishing / exploding | ∂H_T/∂H_t = ∏_{k=T}^{t+1} diag(φ'(a_k)) W_hhᵀ: shrinks or grows geometrically with T − t |
-# | clipping | `nn.utils.clip_grad_norm_(model.parameters(), max_norm)` after `backward`, before `step`: one common scale max_norm / (‖g‖ + 1e-6) when ‖g‖ > max_norm; returns ‖g‖ |
+# | vanishing / exploding | ∂H_T/∂H_t = ∏_{k=T}^{t+1} diag(φ'(a_k)) W_hhᵀ: one factor's gain ≤ σ_max(W_hh)·max φ'; the long-run rate follows ρ(W_hh) |
+# | clipping | `nn.utils.clip_grad_norm_(model.parameters(), max_norm)` after `backward`, before `step`: scale by max_norm / (‖g‖ + 1e-6) when ‖g‖ > max_norm; returns ‖g‖ |
 # | truncated BPTT | carry `h = h_n.detach()` between chunks; without it: "Trying to backward through the graph a second time" |
 #
 # **Next:** lesson 04 stacks layers.
 
+# %% [markdown] collapsed
+# ## Going deeper: the product of Jacobians, built explicitly
+
+# %% [markdown]
+# The backward pass never forms $\partial H_T/\partial H_0$; it multiplies δ by one factor at a time. Built
+# explicitly for one sequence (loss at the last step only), the product gives the same $\delta_0$:
+
+# %%
+X5, H5, G5, W5, _ = bptt_case()  # T = 5, N = 3, d = 4, h = 6
+G_last = torch.zeros_like(G5)
+G_last[-1] = G5[-1]  # the loss at the last step only
+delta_0 = bptt_reference(X5, H5, G_last, W5)[3]
+n = 0  # one sequence: diag(1 − H_k²) needs the row of sequence n
+product = torch.eye(W5.shape[0], dtype=F64)
+for k in range(X5.shape[0], 0, -1):  # k = T, T−1, …, 1
+    product = product @ torch.diag(1 - H5[k][n] ** 2) @ W5.T
+torch.testing.assert_close(G_last[-1][n] @ product, delta_0[n], atol=1e-12, rtol=0.0)
+print(f"✓ δ_0 = δ_T · ∏ diag(1 − H_k²) W_hhᵀ over {X5.shape[0]} steps, as the backward pass computes it")
+
 # %% [markdown]
 # ## Solutions
 #
-# Collapsed so they stay out of the way: click the cell to expand. Each solution is passed through its checker
-# (and must pass); then a deliberately wrong answer shows what the checker says.
+# Collapsed: click to expand. Each solution passes its checker; then a wrong answer shows what the checker says.
 
 # %% solution
-def backward_step_solution(delta_t, H_t, W):
-    dA = delta_t * (1 - H_t**2)  # through tanh
-    return dA, dA @ W.T  # back through the recurrence
+def bptt_backward_solution(X, H, G, W_hh):
+    dW_xh, dW_hh, db = 0, 0, 0
+    delta = G[-1]  # δ_T
+    for t in reversed(range(1, len(X) + 1)):
+        dA = delta * (1 - H[t].pow(2))  # through tanh
+        dW_xh = dW_xh + X[t - 1].mT @ dA  # sums over time
+        dW_hh = dW_hh + H[t - 1].mT @ dA
+        db = db + dA.sum(dim=0)
+        delta = G[t - 1] + torch.mm(dA, W_hh.mT)  # back through the recurrence
+    return dW_xh, dW_hh, db, delta
 
 
 def clip_grads_solution(parameters, max_norm):
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [p.grad for p in parameters if p.grad is not None]  # a list: `parameters` may be a generator
     total = torch.sqrt(sum((g**2).sum() for g in grads))
     scale = min(1.0, max_norm / (total.item() + 1e-6))
     for g in grads:
@@ -816,16 +800,19 @@ def clip_grads_solution(parameters, max_norm):
     return total
 
 
-def carry_solution(h_n):
-    return h_n.detach()
-
-
-assert check_backward_step(backward_step_solution)
+assert check_bptt(bptt_backward_solution)
 assert check_clip_grads(clip_grads_solution)
-assert check_carry(carry_solution)
 
 # %% solution
-# What the checkers say to three common mistakes:
-assert not check_backward_step(lambda delta_t, H_t, W: (delta_t * (1 - H_t**2), delta_t * (1 - H_t**2) @ W))
-assert not check_clip_grads(lambda ps, m: max(p.grad.norm() for p in ps))
-assert not check_carry(lambda h_n: h_n)
+# What the checkers say to two common mistakes:
+assert not check_bptt(lambda X, H, G, W_hh: bptt_reference(X, H, G, W_hh, mistake="untransposed"))
+
+
+def clip_twice(parameters, max_norm):  # reads `parameters` twice: a generator is empty the second time
+    total = torch.sqrt(sum((p.grad**2).sum() for p in parameters if p.grad is not None))
+    for p in parameters:
+        p.grad.mul_(min(1.0, max_norm / (total.item() + 1e-6)))
+    return total
+
+
+assert not check_clip_grads(clip_twice)

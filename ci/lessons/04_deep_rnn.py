@@ -1,30 +1,18 @@
 # %% [markdown]
-# # 04 · Deep (stacked) RNNs: `ScratchRNN(num_layers=L, dropout=p)` beside `nn.RNN`
+# # 04 · Deep RNNs: stacked layers, `nn.RNN(num_layers=L)`
 #
-# Lesson 02's RNN has one layer: one state $H_t$ per step. A **deep** (stacked) RNN puts several such layers on
-# top of each other: the sequence of states of layer 1 is the input sequence of layer 2, and so on. Each layer
-# has its own weights and its own state, and the top layer's states are the output. Stacking is how
-# `nn.RNN(num_layers=L)` (and `nn.LSTM`, `nn.GRU`) build deeper features of a sequence: each layer transforms the
-# sequence the layer below produced (whether depth beats width for a given task is an empirical question).
+# Read a sentence one character at a time. A one-layer RNN has one state vector for every job at once: spot
+# letters, group them into words, keep track of the meaning. **Stack** a second RNN on top and the work can be
+# split: layer 1 reads the characters, layer 2 reads layer 1's states, step by step. The translation models of
+# Sutskever et al. (2014) stacked four LSTM layers; Google's 2016 translation system had eight in its encoder. In
+# torch it is one argument: `nn.RNN(d, h, num_layers=L)` (the same for `nn.LSTM` and `nn.GRU`).
 #
-# In this lesson you write the stacked recurrence with every shape, grow lesson 02's `ScratchRNN` to
-# `num_layers` and `dropout`, and check with assertions that it equals `nn.RNN`: outputs, final states and all
-# gradients, for 1, 2 and 3 layers in every layout. You will see that the two natural loop orders (layer by layer,
-# or step by step) compute the same thing, where dropout sits (and where it does not), and which row of `h_n` is
-# which layer.
+# You will write the stacked forward yourself, then grow lesson 02's `ScratchRNN` to `num_layers` and `dropout`
+# and check that it equals `nn.RNN`, values and gradients. Along the way: which row of `h_n` is which layer, two
+# loop orders with one result, and where dropout goes.
 #
-# **You should know:** lessons 01 and 02 (the step $H_t = \varphi(X_t W_{xh} + H_{t-1} W_{hh} + b)$, torch's layout
-# `weight_ih_l0` = $W_{xh}^\top$, `output` and `h_n`, `batch_first`, `load_state_dict`). Gradients through time
-# are lesson 03's subject; here they are only compared.
-#
-# **Contents:** 1 · the stacked recurrence · 2 · torch's `nn.RNN(num_layers=L)` · 3 · `ScratchRNN` with layers ·
-# 4 · two loop orders · 5 · parity, values and gradients · 6 · dropout between layers · 7 · play with the grid ·
-# 8 · traps · 9 · exercises · 10 · on a GPU · 11 · summary · solutions
-
-# %% [markdown]
-# ## Setup
-# Every lesson starts the same way: imports, a fixed seed (so your numbers match the ones printed here), a fixed
-# print format for numbers, and the device, used only by the GPU cell near the end.
+# **You should know:** lessons 01–02: `rnn_step`, torch's weight layout (`weight_ih_l0` is [h, d]), `output` and
+# `h_n`, `batch_first`.
 
 # %%
 import math
@@ -41,210 +29,269 @@ torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only the GPU cell uses it
 
+# %% hidden
+# The course's helpers, unchanged: parity (lesson 02) and rnn_step (lesson 01); check prints a one-line verdict.
+def parity(scratch, twin, *inputs, **tol):
+    """Run scratch and twin on the same inputs, forward and backward. Assert (torch.testing.assert_close, **tol)
+    that every output and every gradient (of each floating input and of each parameter) match; return the count."""
+    def tensors(x):  # the tensors in x, through tuples (an LSTM's (h, c), a PackedSequence)
+        return [x] if torch.is_tensor(x) else [t for y in x for t in tensors(y)] if isinstance(x, tuple) else []
+
+    def fresh(x):  # a copy whose floating tensors are new leaves that record gradients
+        if torch.is_tensor(x):
+            return x.detach().clone().requires_grad_(x.is_floating_point())
+        if isinstance(x, tuple):
+            parts = [fresh(y) for y in x]
+            return type(x)(*parts) if hasattr(x, "_fields") else tuple(parts)
+        return x
+
+    runs = []
+    for module in (scratch, twin):
+        module.zero_grad(set_to_none=True)
+        ins = fresh(inputs)
+        outs = tensors(module(*ins))
+        sum((o**2).sum() for o in outs if o.is_floating_point()).backward()
+        runs.append(outs + [t.grad for t in tensors(ins) if t.requires_grad] + [p.grad for p in module.parameters()])
+    for ours, theirs in zip(*runs, strict=True):
+        torch.testing.assert_close(ours, theirs, **tol)
+    return len(runs[0])
+
+
+def rnn_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).  x [N, d], h [N, H] → h' [N, H]."""
+    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
+
+
+def check(label, ours, theirs, **tol):
+    """torch.testing.assert_close(ours, theirs, **tol), then a one-line verdict."""
+    torch.testing.assert_close(ours, theirs, **tol)
+    print(f"✓ {label}: equal, " + (f"|Δ| ≤ {tol['atol']:.0e}" if tol else "within float32's default tolerance"))
+
+
+EXACT = {"atol": 1e-12, "rtol": 0.0}  # float64: equal up to rounding
+print("✓ rnn_step (lesson 01), parity (lesson 02) and check are defined: expand this cell to read them")
+
 # %% [markdown]
 # ## 1 · The stacked recurrence
 #
-# Number the layers $l = 1, \dots, L$ and call the input sequence "layer 0": $H_t^{(0)} = X_t$. Layer $l$ is
-# lesson 02's RNN with its own weights, reading the states of the layer below as its inputs:
+# Call the input "layer 0": $H_t^{(0)} = X_t$. Layer $l = 1 \dots L$ is lesson 02's RNN with its own weights, and
+# its input is the state of the layer below:
 #
-# $$H_t^{(l)} = \varphi\left(H_t^{(l-1)} W_{xh}^{(l)} + H_{t-1}^{(l)} W_{hh}^{(l)} + b^{(l)}\right), \qquad
-# O_t = H_t^{(L)} W_{hq} + b_q$$
+# $$H_t^{(l)} = \varphi\big(H_t^{(l-1)} W_{xh}^{(l)} + H_{t-1}^{(l)} W_{hh}^{(l)} + b^{(l)}\big)$$
 #
-# | symbol | shape | what it is |
+# So $H_t^{(l)}$ needs two things: the state **below** it at the same step, and its own state one step **before**.
+#
+# | | shape | |
 # |---|---|---|
-# | $X_t = H_t^{(0)}$ | [N, d] | the inputs at step $t$ |
-# | $H_t^{(l)}$ | [N, h] | layer $l$'s state after step $t$ ($H_0^{(l)}$: zeros unless given, one per layer) |
+# | $X_t = H_t^{(0)}$ | [N, d] | the input at step $t$ |
+# | $H_t^{(l)}$ | [N, h] | layer $l$'s state; each layer has its own $H_0^{(l)}$ (zeros by default) |
 # | $W_{xh}^{(1)}$ | [d, h] | the bottom layer reads the $d$ input features |
-# | $W_{xh}^{(l)}$, $l > 1$ | **[h, h]** | every higher layer reads the $h$ numbers of the state below |
-# | $W_{hh}^{(l)}$, $b^{(l)}$ | [h, h], [h] | the recurrence of layer $l$, as in lesson 02 |
-# | $W_{hq}$, $b_q$ | [h, q], [q] | the output layer, on the **top** layer's states only |
+# | $W_{xh}^{(l)}$, $l > 1$ | **[h, h]** | the layers above read the $h$ numbers of the state below |
+# | `output` | [T, N, h] | the **top** layer's state at every step |
+# | `h_n` | [L, N, h] | every layer's **last** state, bottom layer first |
 #
-# A word on names: what `nn.RNN` returns as `output` is the top layer's states $H_t^{(L)}$, not $O_t$. The output
-# layer $O_t$ is yours to add (an `nn.Linear(h, q)` on `output`, as in lesson 02).
-#
-# So $H_t^{(l)}$ needs two things: the state just **below** it at the same step, $H_t^{(l-1)}$, and its own layer's
-# state one step **before**, $H_{t-1}^{(l)}$. We keep lesson 02's sizes, all different so that a mix-up shows:
-# T = 6, N = 3, d = 4, h = 5, and L = 3 layers. First the recap of lesson 02's loop, unchanged:
+# The sizes are all different, so that most mix-ups of two axes raise an error. float64 makes "equal" mean
+# equal up to rounding.
 
 # %%
-T, N, d, h, L = 6, 3, 4, 5, 3
-
-
-def check_shape(tensor, shape):
-    assert tuple(tensor.shape) == tuple(shape), f"expected shape {tuple(shape)}, got {tuple(tensor.shape)}"
-
-
-def unroll(X, H, W_xh, W_hh, b, phi=torch.tanh):
-    """Lesson 02: one layer over X [T, N, in], from H = H_0 [N, h]. Returns all states [T, N, h] and the last [N, h]."""
-    states = []
-    for t in range(X.shape[0]):
-        H = phi(X[t] @ W_xh + H @ W_hh + b)  # H_t = φ(X_t W_xh + H_{t-1} W_hh + b)
-        states.append(H)
-    return torch.stack(states), H
-
-# %% [markdown]
-# Stacking is then a loop over layers: the whole state sequence of one layer, [T, N, h], is the input sequence of
-# the next. The network returns the **top** layer's states as `output`, and the **last state of every layer** as
-# `h_n`, one row per layer, bottom first: [L, N, h].
-
-# %%
-def stacked(X, H0, weights, phi=torch.tanh):
-    """X [T, N, d], H0 [L, N, h], weights: one (W_xh, W_hh, b) per layer. Returns output [T, N, h], h_n [L, N, h]."""
-    layer_input, last_states = X, []
-    for l, (W_xh, W_hh, b) in enumerate(weights, start=1):
-        layer_input, H_T = unroll(layer_input, H0[l - 1], W_xh, W_hh, b, phi)  # layer l over all T steps
-        last_states.append(H_T)
-    return layer_input, torch.stack(last_states)
-
-
-X = torch.randn(T, N, d)
-weights = [(torch.randn(d if l == 1 else h, h) * 0.5, torch.randn(h, h) * 0.5, torch.randn(h) * 0.1) for l in range(1, L + 1)]
-output, h_n = stacked(X, torch.zeros(L, N, h), weights)
-check_shape(output, (T, N, h))
-check_shape(h_n, (L, N, h))
-for l, (W_xh, W_hh, b) in enumerate(weights, start=1):
-    print(f"layer {l}: W_xh {list(W_xh.shape)}  W_hh {list(W_hh.shape)}  b {list(b.shape)}")
-print(f"X {list(X.shape)} → output {list(output.shape)} (top layer, every step), h_n {list(h_n.shape)} (every layer, last step)")
-assert torch.equal(output[-1], h_n[-1])
-print("✓ output[-1] equals h_n[-1]: the top layer's last state")
+T, N, d, h, L = 7, 2, 4, 5, 3  # steps, batch, input features, hidden units, layers
+X = torch.randn(T, N, d, dtype=torch.float64)
+H0 = torch.randn(L, N, h, dtype=torch.float64)  # one initial state per layer
 
 # %% [markdown]
 # ## 2 · torch's `nn.RNN(num_layers=L)`
 #
-# `nn.RNN(d, h, num_layers=L)` registers lesson 02's four parameters **per layer**, with the suffix `_l{k}`,
-# where torch counts layers from 0: torch's layer $k$ is our layer $l = k + 1$. They are registered layer by layer,
-# in the order below. Note the shape of `weight_ih_l1`: [h, h], not [h, d].
+# torch registers lesson 02's four parameters **per layer**, with the suffix `_l{k}`. It counts layers from 0:
+# torch's layer $k$ is our layer $l = k + 1$, and `weight_ih_l{k}` is $W_{xh}^{(k+1)\top}$.
 
 # %%
-rnn = nn.RNN(d, h, num_layers=L)
-print(rnn)
+rnn = nn.RNN(d, h, num_layers=L, dtype=torch.float64)
 for name, p in rnn.named_parameters():
-    print(f"  {name:<13} {tuple(p.shape)}")
-assert rnn.weight_ih_l0.shape == (h, d) and rnn.weight_ih_l1.shape == rnn.weight_ih_l2.shape == (h, h)
+    print(f"{name:<13} {tuple(p.shape)}")
 
 # %% [markdown]
-# | our name | shape | in torch | torch parameter's shape |
-# |---|---|---|---|
-# | $W_{xh}^{(l)}$ | [d, h] for $l = 1$, [h, h] above | `weight_ih_l{l-1}.T` | [h, d] for `_l0`, [h, h] above |
-# | $W_{hh}^{(l)}$ | [h, h] | `weight_hh_l{l-1}.T` | [h, h] |
-# | $b^{(l)}$ | [h] | `bias_ih_l{l-1} + bias_hh_l{l-1}` | [h] and [h] |
-# | $H_T^{(l)}$ | [N, h] | `h_n[l-1]` | `h_n`: [L, N, h], bottom layer first |
-# | $H_0^{(l)}$ | [N, h] | `h0[l-1]` | `h0`: [L, N, h] |
+# `weight_ih_l0` is [h, d]; `weight_ih_l1` and `weight_ih_l2` are [h, h]. `rnn.all_weights` holds the same
+# tensors grouped per layer, bottom first: `[w_ih, w_hh, b_ih, b_hh]`, exactly what `rnn_step` takes.
 #
-# With that mapping, the `stacked` loop of section 1 reproduces `nn.RNN`. As in lesson 02, `check` asserts and
-# then prints a one-line verdict.
+# Run it and look at the shapes. `h_n[-1]`, the top layer's last state, is `output[-1]`; `h_n[0]` is the
+# **bottom** layer's.
 
 # %%
-def check(label, ours, theirs, **tol):
-    """Assert that ours equals theirs within tolerance, then print a one-line verdict."""
-    torch.testing.assert_close(ours, theirs, **tol)
-    if not tol:  # assert_close's defaults for float32: |Δ| ≤ 1e-5 + 1.3e-6·|theirs|
-        how = "within float32 defaults"
-    elif tol.get("atol") == 0 and tol.get("rtol") == 0:
-        how = "bit for bit"
-    elif not tol.get("rtol"):
-        how = f"|Δ| ≤ {tol.get('atol', 0):.0e}"
-    else:
-        how = f"|Δ| ≤ {tol.get('atol', 0):.0e} + {tol.get('rtol', 0):.0e}·|theirs|"
-    print(f"✓ {label:<42} matches, {how}")
-
-
-def torch_weights(rnn, k):
-    """Layer k of a torch RNN (k from 0) as (W_xh, W_hh, b) in the formula's orientation."""
-    W_ih, W_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
-    return W_ih.T, W_hh.T, getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")
-
-
-H0 = torch.randn(L, N, h)
-with torch.no_grad():
-    t_output, t_h_n = rnn(X, H0)
-    ours = stacked(X, H0, [torch_weights(rnn, k) for k in range(L)])
-    check("output: stacked loop vs nn.RNN", ours[0], t_output)
-    check("h_n: stacked loop vs nn.RNN", ours[1], t_h_n)
+output, h_n = rnn(X, H0)
+print(f"X {list(X.shape)}, h0 {list(H0.shape)} → output {list(output.shape)}, h_n {list(h_n.shape)}")
+assert torch.equal(output[-1], h_n[-1])
+print(f"output[-1] equals h_n[-1]: {torch.equal(output[-1], h_n[-1])}")
 
 # %% [markdown]
-# **How many parameters?** Layer $k$ (from 0) has $h \cdot \text{in}_k$ + $h \cdot h$ weights and two bias vectors
-# of $h$, where $\text{in}_0 = d$ and $\text{in}_k = h$ above:
+# ## 3 · Exercise 1: write the stacked forward
 #
-# $$\#\text{params} = \sum_{k=0}^{L-1} \big(h\,(\text{in}_k + h) + 2h\big) = h(d + h) + 2h + (L - 1)\,(2h^2 + 2h)$$
-#
-# Every layer above the first costs the same, whatever $d$ is. Checked against `nn.RNN` for several depths:
+# Write what `nn.RNN` computes. `layers` is `rnn.all_weights`. Layer 0 reads `x`; layer k > 0 reads the states of
+# layer k − 1; layer k starts from `h0[k]`. Use `rnn_step` for each step. Loop over layers outside or over time
+# outside, as you like. The checker compares your answer with `nn.RNN` and says what is wrong.
+
+# %% hidden
+def stacked_variants(x, h0, layers):
+    """The right answer and the usual wrong ones, each (output, h_n, the hint that names it)."""
+    def run(start=lambda k: h0[k], use_b_hh=True, act="tanh", read_x=False):
+        below, last, per_layer = x, [], []
+        for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+            H, states = start(k), []
+            for x_t in below:
+                H = rnn_step(x_t, H, w_ih, w_hh, b_ih, b_hh if use_b_hh else None, act)
+                states.append(H)
+            per_layer.append(torch.stack(states))
+            last.append(H)
+            below = per_layer[-1]
+        return below, torch.stack(last), per_layer
+
+    out, hn, per_layer = run()
+    with torch.no_grad():
+        wrong = [(*run(start=lambda k: torch.zeros_like(h0[k]))[:2], "every layer started from zeros: layer k starts from h0[k]"),
+                 (*run(start=lambda k: h0[0])[:2], "every layer started from h0[0]: layer k starts from h0[k]"),
+                 (*run(use_b_hh=False)[:2], "you left out b_hh: each step adds both biases, b_ih and b_hh"),
+                 (*run(act="relu")[:2], "that is relu: nn.RNN uses tanh by default (rnn_step's default)"),
+                 (out, hn.flip(0), "h_n is upside down: row 0 is the bottom layer, row L − 1 the top"),
+                 (out, torch.stack([s[0] for s in per_layer]), "h_n holds each layer's state after the LAST step"),
+                 *[(states, hn, f"output holds the states of layer {k}: it is the TOP layer's states")
+                   for k, states in enumerate(per_layer[:-1])]]
+    return out.detach(), hn.detach(), wrong
+
+
+def check_stacked_forward(fn):
+    """Compare fn(x, h0, layers) with a 3-layer nn.RNN in float64; name the usual mistakes. Returns True/False."""
+    with torch.random.fork_rng():  # private random numbers: your own seed is left alone
+        torch.manual_seed(8)
+        r = nn.RNN(4, 5, num_layers=3, dtype=torch.float64)
+        x, h0 = torch.randn(7, 2, 4, dtype=torch.float64), torch.randn(3, 2, 5, dtype=torch.float64)
+    want_out, want_hn = r(x, h0)
+    ref_out, ref_hn, wrong = stacked_variants(x, h0, [list(w) for w in r.all_weights])
+    torch.testing.assert_close((ref_out, ref_hn), (want_out.detach(), want_hn.detach()), **EXACT)  # the reference
+    try:
+        got = fn(x.clone(), h0.clone(), [list(w) for w in r.all_weights])
+    except Exception as err:  # report the learner's error instead of raising it
+        print(f"✗ stacked_forward raised {type(err).__name__}: {err}\n  Hint: layer 0 reads x [T, N, d], layer k > 0 "
+              "the states of layer k − 1 [T, N, h]; rnn_step takes the weights as torch stores them.")
+        return False
+    if got is None:
+        print("✗ not done yet: stacked_forward returned None.")
+        return False
+    if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(torch.is_tensor(g) for g in got)):
+        print(f"✗ stacked_forward returned a {type(got).__name__}: return a pair of tensors (output, h_n).")
+        return False
+    out, hn = (g.detach() for g in got)
+    for name, g, w in (("output", out, ref_out), ("h_n", hn, ref_hn)):
+        if g.dtype != w.dtype:
+            print(f"✗ {name} is {g.dtype}, the inputs were {w.dtype}: keep the inputs' dtype.")
+            return False
+        if g.shape != w.shape:
+            print(f"✗ {name} has shape {tuple(g.shape)}, expected {tuple(w.shape)}"
+                  + (": one row per layer, each layer's last state." if name == "h_n" else ": the top layer's state at every step."))
+            return False
+
+    def same(a, b):
+        return torch.allclose(a, b, rtol=0.0, atol=1e-10)
+    ok = (same(out, ref_out), same(hn, ref_hn))
+    if all(ok):
+        print("✓ your stacked forward reproduces the 3-layer nn.RNN: output and h_n.")
+        return True
+    for w_out, w_hn, hint in wrong:
+        if all(same(g, w) for g, w, right in ((out, w_out, ok[0]), (hn, w_hn, ok[1])) if not right):
+            print(f"✗ {hint}.")
+            return False
+    wrong_parts = [n for n, right in zip(("output", "h_n"), ok) if not right]
+    print(f"✗ {' and '.join(wrong_parts)} {'differ' if len(wrong_parts) > 1 else 'differs'} from nn.RNN's. Hint: layer k "
+          "reads the states of layer k − 1 (x for k = 0) and starts from h0[k]; output = the top layer's states.")
+    return False
 
 # %%
-def rnn_param_count(d, h, num_layers, bias=True):
-    """Σ_k h·(in_k + h) + 2h·[bias], with in_0 = d and in_k = h for k > 0."""
-    return sum(h * ((d if k == 0 else h) + h) + (2 * h if bias else 0) for k in range(num_layers))
+def stacked_forward(x, h0, layers):
+    """x [T, N, d], h0 [L, N, h], layers = rnn.all_weights → output [T, N, h] (top layer), h_n [L, N, h]."""
+    ...  # your code here: return (output, h_n)
 
-
-for n_layers in (1, 2, 3, 5):
-    for bias in (True, False):
-        counted = sum(p.numel() for p in nn.RNN(d, h, num_layers=n_layers, bias=bias).parameters())
-        assert rnn_param_count(d, h, n_layers, bias) == counted
-    print(f"num_layers={n_layers}: {rnn_param_count(d, h, n_layers):>3} parameters "
-          f"({rnn_param_count(d, h, n_layers, bias=False):>3} without bias) = sum(p.numel()) ✓")
-assert rnn_param_count(10, 20, 1) == 640  # the size of torch's documentation example
+# %%
+exercise_1_passed = check_stacked_forward(stacked_forward)
 
 # %% [markdown]
-# ## 3 · `ScratchRNN` with layers
+# ## 4 · `ScratchRNN` with layers
 #
-# **Recap of lesson 02.** `ScratchRNN` took `nn.RNN`'s constructor arguments and refused `num_layers > 1` and
-# `dropout`; its `forward` checked the call with `rnn_inputs`, brought the input to X [T, N, d], ran the loop and
-# returned `(output, h_n)`. Now it grows both. First `rnn_inputs`, where only `h0` changes: it is
-# **(num_layers, N, h)** (unbatched: (num_layers, h)), and the messages say so.
+# Lesson 02's `ScratchRNN` refused `num_layers > 1` and `dropout`. Now its constructor registers four parameters
+# per layer, **layer by layer** as torch does (layer k > 0 reads h features), and draws them from
+# $U(-1/\sqrt{h}, 1/\sqrt{h})$. `forward` is the stacked loop, layer by layer. After every layer **but the last**,
+# in training mode, it applies dropout to that layer's output (section 7).
+#
+# Bad arguments and inputs (a `PackedSequence`, `bias=0`, an h0 for the wrong batch, a dtype mismatch) get a clear
+# error from two checks, `check_rnn_args` and `rnn_inputs`, in the collapsed cell below.
 
-# %%
+# %% hidden
+def check_rnn_args(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional):
+    """Refuse what nn.RNN refuses (with its messages) and what this ScratchRNN does not build yet."""
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+        if value <= 0:
+            raise ValueError(f"{name} must be greater than zero, got {value}")
+    for name, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} should be of type bool, got: {type(value).__name__} ({value!r})")
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+        raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
+                         f"being zeroed, got {dropout!r}")
+    if bidirectional:
+        raise NotImplementedError("bidirectional=True: the reverse direction comes in lesson 05")
+    if dropout > 0 and num_layers == 1:  # torch's warning, word for word
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                      f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+
+
 def rnn_inputs(rnn, input, hx):
-    """Check rnn(input, hx) as nn.RNN does. Returns X [T, N, d], H0 [L, N, h] (zeros if hx is None), unbatched."""
+    """Check rnn(input, hx) as nn.RNN does, with clearer messages. Returns X [T, N, d], H0 [L, N, h], unbatched."""
+    if isinstance(input, nn.utils.rnn.PackedSequence):
+        raise NotImplementedError("PackedSequence input: this ScratchRNN takes a padded tensor; lesson 05 adds packing")
+    if not torch.is_tensor(input):
+        raise TypeError(f"input must be a tensor, got {type(input).__name__}")
     if input.dim() not in (2, 3):
         layout = "(N, T, d)" if rnn.batch_first else "(T, N, d)"
-        raise ValueError(f"expected input (T, d) or {layout}, got a {input.dim()}-D tensor {tuple(input.shape)}")
+        raise ValueError(f"input must be (T, d) or {layout}, got a {input.dim()}-D tensor {tuple(input.shape)}")
+    if input.dtype != rnn.weight_ih_l0.dtype:
+        raise ValueError(f"input dtype ({input.dtype}) does not match the weights' dtype ({rnn.weight_ih_l0.dtype}): "
+                         f"convert one of them, e.g. input.to({rnn.weight_ih_l0.dtype})")
     unbatched = input.dim() == 2  # batch_first is ignored for unbatched input, as in torch
     X = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if rnn.batch_first else input
     T_, N_, d_ = X.shape
     if d_ != rnn.input_size:
-        raise RuntimeError(f"input has {d_} features in its last dimension, expected input_size={rnn.input_size}")
+        raise ValueError(f"input has {d_} features in its last dimension, expected input_size = {rnn.input_size}")
     if T_ == 0:
-        raise RuntimeError("the sequence is empty (T = 0 steps): no step to run, no last state to return")
+        raise ValueError("input has T = 0 steps: no step to run, no last state to return")
     L_, h_ = rnn.num_layers, rnn.hidden_size
     if hx is None:
         return X, torch.zeros(L_, N_, h_, dtype=X.dtype, device=X.device), unbatched
+    if not torch.is_tensor(hx):
+        raise TypeError(f"hx must be a tensor (num_layers, N, h), got a {type(hx).__name__}")
     want = (L_, h_) if unbatched else (L_, N_, h_)
     if tuple(hx.shape) != want:
         hint = (f" One initial state per layer: num_layers = {L_}, so hx has {L_} rows, bottom layer first."
-                if hx.shape[1:] == want[1:] else
+                if hx.dim() == len(want) and tuple(hx.shape[1:]) == want[1:] else
                 " batch_first applies to input and output only: h0 stays (num_layers, N, h)." if rnn.batch_first else "")
         which = "hx for unbatched input must be (num_layers, h)" if unbatched else f"hx for a batch of N = {N_} must be (num_layers, N, h)"
-        raise RuntimeError(f"{which} = {want}, got {tuple(hx.shape)}.{hint}")
+        raise ValueError(f"{which} = {want}, got {tuple(hx.shape)}.{hint}")
+    if hx.dtype != X.dtype:
+        raise ValueError(f"hx dtype ({hx.dtype}) does not match the input's ({X.dtype})")
     return X, (hx.unsqueeze(1) if unbatched else hx), unbatched
 
-# %% [markdown]
-# Then the module. The constructor registers the four parameters of each layer, **layer by layer** as torch does,
-# with `weight_ih_l0` [h, d] and `weight_ih_l{k}` [h, h] for k > 0, and draws them all from
-# $U(-1/\sqrt{h}, 1/\sqrt{h})$ in that order. `dropout > 0` with one layer gives torch's warning (section 6 says
-# why). `layer(k)` returns layer k's weights in the formula's orientation.
-#
-# `forward` is the `stacked` loop: layer by layer, each over all T steps. After every layer **but the last**, in
-# training mode, it applies dropout to that layer's output, the input of the next layer. `h_n` collects each
-# layer's last state *before* any dropout.
+
+print("✓ check_rnn_args and rnn_inputs are defined: expand this cell to read the checks")
 
 # %%
 class ScratchRNN(nn.Module):
-    """num_layers stacked layers, one direction: H_t^(l) = φ(H_t^(l-1) W_xh^(l) + H_{t-1}^(l) W_hh^(l) + b^(l))."""
+    """nn.RNN from scratch: num_layers stacked layers, dropout between them, one direction."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
         super().__init__()
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(f"input_size, hidden_size and num_layers must be at least 1, got {input_size}, {hidden_size}, {num_layers}")
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}")
-        if bidirectional:
-            raise NotImplementedError("bidirectional=True: the reverse direction comes in lesson 05")
-        if dropout > 0 and num_layers == 1:  # torch's warning, word for word
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
-                          f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+        check_rnn_args(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)
         self.input_size, self.hidden_size, self.num_layers, self.nonlinearity = input_size, hidden_size, num_layers, nonlinearity
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), False
         kw = {"device": device, "dtype": dtype}
@@ -255,144 +302,29 @@ class ScratchRNN(nn.Module):
             if bias:
                 setattr(self, f"bias_ih_l{k}", nn.Parameter(torch.empty(hidden_size, **kw)))
                 setattr(self, f"bias_hh_l{k}", nn.Parameter(torch.empty(hidden_size, **kw)))
-        for p in self.parameters():
+        for p in self.parameters():  # torch's initialisation, in registration order
             nn.init.uniform_(p, -1.0 / math.sqrt(hidden_size), 1.0 / math.sqrt(hidden_size))
 
-    def layer(self, k):
-        """Layer k's (W_xh, W_hh, b): weight_ih_l{k}.T, weight_hh_l{k}.T, bias_ih_l{k} + bias_hh_l{k}."""
-        b = getattr(self, f"bias_ih_l{k}") + getattr(self, f"bias_hh_l{k}") if self.bias else 0.0
-        return getattr(self, f"weight_ih_l{k}").T, getattr(self, f"weight_hh_l{k}").T, b
+    def forward(self, input, hx=None):
+        X, H0, unbatched = rnn_inputs(self, input, hx)  # X [T, N, d], H0 [L, N, h]
+        layer_input, finals = X, []
+        for k in range(self.num_layers):  # layer k over all T steps, then layer k + 1
+            w_ih, w_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
+            b_ih, b_hh = (getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")) if self.bias else (None, None)
+            H, states = H0[k], []
+            for x_t in layer_input:
+                H = rnn_step(x_t, H, w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
+                states.append(H)
+            finals.append(H)  # layer k's last state: h_n[k], never dropped
+            layer_input = torch.stack(states)  # [T, N, h]: this layer's output, the next layer's input
+            if self.training and self.dropout > 0 and k < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)  # between layers only
+        output, h_n = layer_input, torch.stack(finals)  # the top layer's states; [L, N, h], bottom first
+        if unbatched:
+            return output.squeeze(1), h_n.squeeze(1)  # (T, h) and (L, h)
+        return (output.transpose(0, 1) if self.batch_first else output), h_n  # h_n is never batch-first
 
-    def phi(self, a):
-        return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
-
-# %% [markdown]
-# `forward`, added to the class (it is long enough for a cell of its own):
-
-# %%
-def scratch_forward(self, input, hx=None):
-    X, H0, unbatched = rnn_inputs(self, input, hx)  # X [T, N, d], H0 [L, N, h]
-    layer_input, finals = X, []
-    for k in range(self.num_layers):  # layer-outer: layer k over all T steps, then layer k + 1
-        W_xh, W_hh, b = self.layer(k)
-        H, states = H0[k], []
-        for t in range(X.shape[0]):
-            H = self.phi(layer_input[t] @ W_xh + H @ W_hh + b)  # H_t = φ(H_t^below W_xh + H_{t-1} W_hh + b)
-            states.append(H)
-        finals.append(H)  # layer k's last state: h_n[k], never dropped
-        layer_input = torch.stack(states)  # [T, N, h]: this layer's output, the next layer's input
-        if self.training and self.dropout > 0 and k < self.num_layers - 1:
-            layer_input = F.dropout(layer_input, self.dropout, training=True)  # between layers only
-    output, h_n = layer_input, torch.stack(finals)  # the top layer's states; [L, N, h], bottom layer first
-    if unbatched:
-        return output.squeeze(1), h_n.squeeze(1)  # (T, h) and (L, h)
-    if self.batch_first:
-        output = output.transpose(0, 1)  # (N, T, h); h_n keeps (L, N, h)
-    return output, h_n
-
-
-ScratchRNN.forward = scratch_forward
-ScratchRNN.extra_repr = lambda self: ", ".join(
-    [f"{self.input_size}, {self.hidden_size}"] + [text for text, on in [
-        (f"num_layers={self.num_layers}", self.num_layers > 1), ("bias=False", not self.bias),
-        ("batch_first=True", self.batch_first), (f"dropout={self.dropout}", self.dropout > 0),
-        ("nonlinearity=relu", self.nonlinearity == "relu")] if on])
-
-# %% [markdown]
-# Same names, shapes and order as `nn.RNN` for 1, 2 and 3 layers, with and without bias, and the same initial
-# values, bit for bit, when both start from the same seed. Then `bidirectional=True`, refused with a message that
-# names the lesson that builds it.
-
-# %%
-for n_layers in (1, 2, 3):
-    counts = {}
-    for bias in (True, False):
-        torch.manual_seed(1)
-        t_init = nn.RNN(d, h, num_layers=n_layers, bias=bias)
-        torch.manual_seed(1)
-        s_init = ScratchRNN(d, h, num_layers=n_layers, bias=bias)
-        names = [(n, tuple(p.shape)) for n, p in t_init.named_parameters()]
-        assert [(n, tuple(p.shape)) for n, p in s_init.named_parameters()] == names, "names, shapes or order differ"
-        assert list(s_init.state_dict()) == list(t_init.state_dict())
-        assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters())), "initial values differ"
-        counts[bias] = len(names)
-    print(f"✓ num_layers={n_layers}: same {counts[True]} parameter tensors ({counts[False]} without bias) as nn.RNN, "
-          "same initial values bit for bit")
-print(ScratchRNN(d, h, num_layers=3, dropout=0.2))
-try:
-    ScratchRNN(d, h, num_layers=2, bidirectional=True)
-except NotImplementedError as err:
-    print(f"ScratchRNN(d, h, num_layers=2, bidirectional=True) → NotImplementedError: {err}")
-
-# %% [markdown]
-# Copy `nn.RNN`'s weights in with `load_state_dict` and run both: `output` and all three rows of `h_n` agree.
-# Below, `h_n[-1]` (the top layer) is `output[-1]`, bit for bit; `h_n[0]` is the **bottom** layer's last state,
-# which a one-layer RNN with layer 0's weights reproduces by itself.
-
-# %%
-scratch = ScratchRNN(d, h, num_layers=L)
-scratch.load_state_dict(rnn.state_dict())  # torch -> scratch: the whole copy
-with torch.no_grad():
-    s_output, s_h_n = scratch(X, H0)
-    check("ScratchRNN output vs nn.RNN", s_output, t_output)
-    check("ScratchRNN h_n vs nn.RNN", s_h_n, t_h_n)
-    bottom = nn.RNN(d, h)
-    bottom.load_state_dict({n: p for n, p in rnn.state_dict().items() if n.endswith("_l0")})
-    check("h_n[0] = a 1-layer RNN with layer 0", t_h_n[0], bottom(X, H0[:1])[1][0])
-assert torch.equal(s_output[-1], s_h_n[-1]) and torch.equal(t_output[-1], t_h_n[-1])
-for k in range(L):
-    top = "= output[-1], the top layer" if k == L - 1 else "the bottom layer" if k == 0 else "a middle layer"
-    print(f"h_n[{k}] = H_T of layer l = {k + 1}   {top}")
-
-# %% [markdown]
-# ## 4 · Two loop orders, one result
-#
-# The grid of states has two axes, time and depth, and $H_t^{(l)}$ needs only its left neighbour $H_{t-1}^{(l)}$ and
-# the one below, $H_t^{(l-1)}$. Any order that computes those two first gives the same numbers:
-#
-# - **layer-outer** (`forward` above): layer 1 over all T steps, then layer 2, … Each layer sees its whole input
-#   sequence at once, so its input term $H^{(l-1)} W_{xh}^{(l)} + b$ can be **hoisted** into one big matrix product
-#   for all steps (lesson 02, section 5). This is how `nn.RNN` and cuDNN work on whole sequences.
-# - **time-outer**: at step t, go up through all layers, then on to step t + 1. This is what you need when the
-#   inputs arrive **one at a time** (streaming, online prediction, generating text step by step): the top layer's
-#   answer for step t is ready before $X_{t+1}$ exists. Its cells can also run as a **wavefront**: every
-#   $H_t^{(l)}$ with the same $t + l$ (a diagonal of the grid) depends only on the previous diagonal, so a whole
-#   diagonal can be computed at once, e.g. on a GPU, while layer-outer order would wait for a whole layer.
-#
-# The time-outer loop, written with the module's own weights, and the assertion that both orders agree:
-
-# %%
-def time_outer(rnn, X, H0):
-    """X [T, N, d], H0 [L, N, h] → output [T, N, h], h_n [L, N, h]; at each step t, up through all layers."""
-    H = list(H0)  # H[k]: layer k's current state
-    tops = []
-    for t in range(X.shape[0]):
-        below = X[t]  # H_t^(0) = X_t
-        for k in range(rnn.num_layers):
-            W_xh, W_hh, b = rnn.layer(k)
-            H[k] = rnn.phi(below @ W_xh + H[k] @ W_hh + b)  # H_t of layer k from H_t below and H_{t-1} of layer k
-            below = H[k]
-        tops.append(below)  # the top layer's state at step t
-    return torch.stack(tops), torch.stack(H)
-
-
-with torch.no_grad():
-    for label, ours, theirs in zip(("output", "h_n"), time_outer(scratch, X, H0), scratch(X, H0)):
-        check(f"time-outer {label} vs layer-outer", ours, theirs, atol=0.0, rtol=0.0)
-    check("time-outer output vs nn.RNN", time_outer(scratch, X, H0)[0], t_output)
-
-# %% [markdown]
-# Bit for bit: the two orders do exactly the same floating-point operations, only in another sequence.
-# (torch's own loop hoists the input product, which is why it matches to rounding and not bit for bit.)
-#
-# ## 5 · Parity: values and gradients
-#
-# `twin` and `parity` are lesson 02's, with `num_layers` and `dropout` passed along: `parity` runs both modules
-# forward and backward, with random upstream gradients on `output` and `h_n`, and asserts that `output`, `h_n` and
-# the gradients with respect to the input, `h0` and **every** parameter agree. It returns how many tensors it
-# compared.
-
-# %%
+# %% hidden
 def twin(torch_rnn):
     """A ScratchRNN with torch_rnn's settings, dtype, device, mode and a copy of its weights."""
     w = torch_rnn.weight_ih_l0
@@ -403,143 +335,213 @@ def twin(torch_rnn):
     return s.train(torch_rnn.training)
 
 
-def parity(torch_rnn, scratch_rnn, X, hx=None, **tol):
-    """Run both forward and backward; assert output, h_n and every gradient match. Return the count."""
-    x_t, x_s = X.clone().requires_grad_(), X.clone().requires_grad_()
-    h_t = h_s = None
-    if hx is not None:
-        h_t, h_s = hx.clone().requires_grad_(), hx.clone().requires_grad_()
-    (out_t, hn_t), (out_s, hn_s) = torch_rnn(x_t, h_t), scratch_rnn(x_s, h_s)
-    torch.testing.assert_close(out_s, out_t, **tol, msg=lambda m: f"output differs: {m}")
-    torch.testing.assert_close(hn_s, hn_t, **tol, msg=lambda m: f"h_n differs: {m}")
-    g1, g2 = torch.randn_like(out_t), torch.randn_like(hn_t)  # random upstream gradients
-    ((out_t * g1).sum() + (hn_t * g2).sum()).backward()
-    ((out_s * g1).sum() + (hn_s * g2).sum()).backward()
-    pairs = [("input", x_s.grad, x_t.grad)] + ([("h0", h_s.grad, h_t.grad)] if hx is not None else [])
-    torch_params = dict(torch_rnn.named_parameters())
-    pairs += [(name, p.grad, torch_params[name].grad) for name, p in scratch_rnn.named_parameters()]
-    for name, g_s, g_t in pairs:
-        torch.testing.assert_close(g_s, g_t, **tol, msg=lambda m, name=name: f"gradient of {name} differs: {m}")
-    return 2 + len(pairs)
-
-
-EXACT = {"atol": 1e-12, "rtol": 0.0}  # float64: equal up to rounding
+for n_layers in (1, 2, 3):  # same names, shapes, order and initial values as nn.RNN
+    for bias in (True, False):
+        torch.manual_seed(1)
+        t_init = nn.RNN(d, h, num_layers=n_layers, bias=bias)
+        torch.manual_seed(1)
+        s_init = ScratchRNN(d, h, num_layers=n_layers, bias=bias)
+        names = [(n, tuple(p.shape)) for n, p in t_init.named_parameters()]
+        assert [(n, tuple(p.shape)) for n, p in s_init.named_parameters()] == names, "names, shapes or order differ"
+        assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters())), "initial values differ"
+print("✓ 1, 2 and 3 layers, with and without bias: the same parameter names, shapes and order as nn.RNN, "
+      "and the same initial values from the same seed")
 
 # %% [markdown]
-# The grid: 1, 2 and 3 layers, with and without bias, `batch_first` off and on, batched and unbatched input,
-# `h0` given or omitted; 48 runs in float64, each asserting every tensor to |Δ| ≤ 1e-12. The deeper modules are
-# built with `dropout=0.5` and compared in **eval mode**, where dropout is off (section 6). The weights go from
-# scratch to torch here (`twin` copies the other way): `load_state_dict` works in both directions.
+# Copy `nn.RNN`'s weights in with `load_state_dict` and compare, forward and backward, with `parity`:
 
 # %%
-print(f"{'':<33}{'batched input':<22}unbatched (T, d)")
-print(f"{'L':<3}{'bias':<7}{'batch_first':<13}{'dropout':<10}" + "".join(f"{c:<11}" for c in ("h0 given", "h0 = None") * 2).rstrip())
+scratch = ScratchRNN(d, h, num_layers=L, dtype=torch.float64)
+scratch.load_state_dict(rnn.state_dict())  # torch → scratch: the whole copy
+n = parity(scratch, rnn, X, H0, **EXACT)
+print(f"✓ ScratchRNN = nn.RNN: output, h_n and {n - 2} gradients (of X, h0 and {n - 4} parameters), |Δ| ≤ 1e-12")
+
+# %% [markdown]
+# `h_n[0]` belongs to the bottom layer alone: a one-layer RNN with layer 0's weights gives it by itself.
+
+# %%
+bottom = nn.RNN(d, h, dtype=torch.float64)
+bottom.load_state_dict({name: p for name, p in rnn.state_dict().items() if name.endswith("_l0")})
+check("h_n[0] = the last state of a 1-layer RNN with layer 0's weights", h_n[0], bottom(X, H0[:1])[1][0], **EXACT)
+
+# %% [markdown]
+# ## 5 · Two loop orders, one result
+#
+# $H_t^{(l)}$ needs only its left neighbour $H_{t-1}^{(l)}$ and the state below it, $H_t^{(l-1)}$. So two orders
+# work:
+#
+# - **layer-outer** (`ScratchRNN`, and torch on the CPU): layer 1 over all T steps, then layer 2, … A layer sees
+#   its whole input sequence at once, so all its input products fit in one matrix product (lesson 02).
+# - **time-outer**: at step t, go up through all layers, then on to step t + 1. You need it when the inputs
+#   arrive **one at a time** (live speech, generating text): the top layer's answer for step t is ready before
+#   $X_{t+1}$ exists.
+#
+# A GPU does a third thing. cuDNN overlaps the layers: layer $l + 1$ starts step $t$ as soon as layer $l$ has
+# finished it, so a whole diagonal of states (same $t + l$) runs at once, a **wavefront** (Appleyard et al., 2016).
+#
+# **Exercise 2: one streaming step.** Write `stream_step(x_t, H, layers)`: given one input `x_t` [N, d] and every
+# layer's state after the previous step, `H` [L, N, h], return every layer's state after this step, [L, N, h].
+# Its last row is the top layer's output for this step. The checker feeds a sequence one step at a time and
+# compares with `nn.RNN`.
+
+# %% hidden
+def stream_variants(x, h0, layers):
+    """nn.RNN's answer and the usual wrong streaming steps, each run over the whole sequence: (tops, H_T, hint)."""
+    def step(x_t, H, old_below=False, start=None, use_b_hh=True, act="tanh", flip=False):
+        below, new = x_t, []
+        for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+            inp = below if (k == 0 or not old_below) else H[k - 1]
+            below = rnn_step(inp, H[k] if start is None else H[start], w_ih, w_hh, b_ih, b_hh if use_b_hh else None, act)
+            new.append(below)
+        return torch.stack(new[::-1] if flip else new)
+
+    def run(**kw):
+        H, tops = h0, []
+        for x_t in x:
+            H = step(x_t, H, **kw)
+            tops.append(H[-1])
+        return torch.stack(tops), H
+
+    with torch.no_grad():
+        return run(), [(*run(old_below=True), "layer k must read the NEW state of layer k − 1 (this step's "
+                                              "H_t^(l−1)), not its state from the step before"),
+                       (*run(flip=True), "the rows are upside down: row 0 of H is the bottom layer, the one that reads x_t"),
+                       (*run(start=0), "layer k continues from its own previous state H[k], not H[0]"),
+                       (*run(use_b_hh=False), "you left out b_hh: each step adds both biases, b_ih and b_hh"),
+                       (*run(act="relu"), "that is relu: nn.RNN uses tanh by default (rnn_step's default)")]
+
+
+def check_stream_step(fn):
+    """Feed fn one step at a time and compare with a 3-layer nn.RNN in float64; name the usual mistakes."""
+    with torch.random.fork_rng():
+        torch.manual_seed(9)
+        r = nn.RNN(4, 5, num_layers=3, dtype=torch.float64)
+        x, h0 = torch.randn(7, 2, 4, dtype=torch.float64), torch.randn(3, 2, 5, dtype=torch.float64)
+    layers = [list(w) for w in r.all_weights]
+    with torch.no_grad():
+        want_out, want_hn = r(x, h0)
+    (ref_tops, ref_H), wrong = stream_variants(x, h0, layers)
+    torch.testing.assert_close((ref_tops, ref_H), (want_out, want_hn), **EXACT)  # the reference itself
+    H, tops = h0.clone(), []
+    for t in range(len(x)):
+        try:
+            got = fn(x[t].clone(), H.clone(), layers)
+        except Exception as err:
+            print(f"✗ at step {t}, stream_step raised {type(err).__name__}: {err}\n  Hint: layer 0 reads x_t [N, d], "
+                  "layer k > 0 the new state of layer k − 1 [N, h]; layer k continues from H[k].")
+            return False
+        if got is None:
+            print("✗ not done yet: stream_step returned None.")
+            return False
+        if isinstance(got, (list, tuple)) and len(got) == len(layers) and all(torch.is_tensor(g) and g.shape == H.shape[1:] for g in got):
+            got = torch.stack(list(got))  # a list of the layers' states is fine too
+        if torch.is_tensor(got) and got.dtype != H.dtype:
+            print(f"✗ stream_step returned {got.dtype}, the inputs were {H.dtype}: keep the inputs' dtype.")
+            return False
+        if not torch.is_tensor(got) or got.shape != H.shape:
+            shape = tuple(got.shape) if torch.is_tensor(got) else type(got).__name__
+            print(f"✗ stream_step returned {shape}: return every layer's new state, {tuple(H.shape)}; "
+                  "the top layer's is the last row.")
+            return False
+        H = got.detach()
+        tops.append(H[-1])
+    tops = torch.stack(tops)
+
+    def same(a, b):
+        return torch.allclose(a, b, rtol=0.0, atol=1e-10)
+    if same(tops, ref_tops) and same(H, ref_H):
+        print("✓ step by step, your stream_step reproduces the 3-layer nn.RNN: output and h_n.")
+        return True
+    if same(H, h0):
+        print("✗ you returned the old states: return the new ones.")
+        return False
+    for w_tops, w_H, hint in wrong:
+        if same(tops, w_tops) and same(H, w_H):
+            print(f"✗ {hint}.")
+            return False
+    print("✗ the states differ from nn.RNN's. Hint: go up through the layers; layer 0 reads x_t, layer k > 0 the "
+          "new state of layer k − 1, and each layer k continues from H[k].")
+    return False
+
+# %%
+def stream_step(x_t, H, layers):
+    """x_t [N, d], H [L, N, h] (after step t − 1), layers = rnn.all_weights → every layer's state after step t."""
+    ...  # your code here: return a tensor [L, N, h]
+
+# %%
+exercise_2_passed = check_stream_step(stream_step)
+
+# %% [markdown]
+# ## 6 · Parity in every setting
+#
+# The collapsed cell runs `parity` on a grid: 1, 2 and 3 layers, with and without bias, `batch_first` off and on,
+# batched and unbatched input, `h0` given or not, tanh and relu: 48 runs in float64. Modules with more than one
+# layer get `dropout=0.5` and run in eval mode, where dropout is off. The weights go from scratch to torch this
+# time. Then torch's documentation example, `nn.RNN(10, 20, 2)`, in float32: two different kernels, so within
+# float32's default tolerance, not bit for bit.
+
+# %% hidden
+runs = 0
 for n_layers in (1, 2, 3):
     for bias in (True, False):
         for batch_first in (False, True):
-            p = 0.5 if n_layers > 1 else 0.0
-            kw = {"num_layers": n_layers, "bias": bias, "batch_first": batch_first, "dropout": p, "dtype": torch.float64}
-            marks = []
+            kw = {"num_layers": n_layers, "bias": bias, "batch_first": batch_first, "dtype": torch.float64,
+                  "nonlinearity": ("tanh", "relu")[(n_layers + batch_first) % 2], "dropout": 0.5 if n_layers > 1 else 0.0}
             for batched in (True, False):
                 for give_h0 in (True, False):
                     s_rnn, t_rnn = ScratchRNN(d, h, **kw).eval(), nn.RNN(d, h, **kw).eval()
-                    t_rnn.load_state_dict(s_rnn.state_dict())  # scratch -> torch
-                    shape = ((N, T, d) if batch_first else (T, N, d)) if batched else (T, d)
-                    x = torch.randn(*shape, dtype=torch.float64)
-                    h0 = torch.randn(*((n_layers, N, h) if batched else (n_layers, h)), dtype=torch.float64) if give_h0 else None
-                    marks.append(f"{parity(t_rnn, s_rnn, x, h0, **EXACT)} ✓")
-            print(f"{n_layers:<3}{str(bias):<7}{str(batch_first):<13}{p:<10.1f}" + "".join(f"{m:<11}" for m in marks).rstrip())
-print("each entry: how many tensors were compared, output + h_n + the gradients of input, h0 (if given) and every")
-print("parameter (4 per layer with bias, 2 without); ✓ = all asserted equal, |Δ| ≤ 1e-12 (eval mode)")
+                    t_rnn.load_state_dict(s_rnn.state_dict())  # scratch → torch
+                    x = torch.randn(*((N, T, d) if batch_first else (T, N, d)) if batched else (T, d), dtype=torch.float64)
+                    h0 = torch.randn(*((n_layers, N, h) if batched else (n_layers, h)), dtype=torch.float64)
+                    n = parity(s_rnn, t_rnn, x, *([h0] if give_h0 else []), **EXACT)
+                    assert n == 2 + 1 + give_h0 + (4 if bias else 2) * n_layers
+                    runs += 1
+print(f"✓ {runs} settings in float64: output, h_n and every gradient equal to nn.RNN's, |Δ| ≤ 1e-12")
 
-# %% [markdown]
-# And in **float32**, on the example of PyTorch's documentation, `nn.RNN(10, 20, 2)` with h0 (2, 3, 20): within
-# `assert_close`'s float32 defaults (not bit for bit: torch adds in another order, lesson 02 section 5).
-
-# %%
-rnn32, x32, h32 = nn.RNN(10, 20, 2), torch.randn(5, 3, 10), torch.randn(2, 3, 20)  # the docs' example
-n = parity(rnn32, twin(rnn32), x32, h32)
-out32, hn32 = rnn32(x32, h32)
-print(f"{rnn32}: input {list(x32.shape)}, h0 {list(h32.shape)} → output {list(out32.shape)}, h_n {list(hn32.shape)}")
-print(f"✓ float32: output, h_n and {n - 2} gradients match within the float32 defaults")
+rnn32, x32, h32 = nn.RNN(10, 20, 2), torch.randn(5, 3, 10), torch.randn(2, 3, 20)  # torch's documentation example
+n = parity(twin(rnn32), rnn32, x32, h32)
 back = nn.RNN(10, 20, 2)
-back.load_state_dict(twin(rnn32).state_dict())  # and back: scratch -> torch gives the same module
+back.load_state_dict(twin(rnn32).state_dict())  # and back: torch → scratch → torch
 assert all(torch.equal(a, b) for a, b in zip(back.parameters(), rnn32.parameters()))
-print("✓ load_state_dict both ways: torch → ScratchRNN → torch gives the same weights, bit for bit")
+print(f"✓ float32, nn.RNN(10, 20, 2) on (5, 3, 10): {n} tensors within float32's default tolerance; "
+      "torch → scratch → torch keeps the weights bit for bit")
 
 # %% [markdown]
-# ## 6 · Dropout between layers
+# ## 7 · Dropout between layers
 #
-# `nn.RNN(..., num_layers=L, dropout=p)` zeroes each entry of a layer's output with probability $p$ (and scales
-# the others by $1/(1-p)$), **only**
+# `nn.RNN(..., num_layers=L, dropout=p)` zeroes each number of a layer's output with probability $p$ and scales
+# the others by $1/(1-p)$:
 #
-# - on the outputs of layers $0 \dots L-2$, i.e. on the *input* of the next layer: never after the top layer;
-# - in training mode (`model.train()`, the default); `model.eval()` switches it off;
-# - never on the recurrent connection $H_{t-1} \to H_t$, and never on `h_n`.
+# - only on the outputs of layers $0 \dots L-2$, the *inputs* of the next layer: never after the top layer;
+# - only in training mode (`model.train()`, the default); `model.eval()` switches it off;
+# - never on the recurrent connection $H_{t-1} \to H_t$, never on `h_n`.
 #
-# So `output` (the top layer) and `h_n` are never dropped. On the CPU, torch draws its masks with the same
-# `dropout` function, one per layer, in order. Does `ScratchRNN` then reproduce `nn.RNN` exactly, random masks
-# included, when both start from the same seed? It does (to float64 rounding; the cell asserts it), and the
-# cell checks what holds whatever the masks: train mode differs from eval mode, and even in training mode
-# `output[-1]` **is** `h_n[-1]`, bit for bit. A dropout wrongly placed after the last layer would break both.
+# On the CPU torch draws its masks one layer at a time with the same `dropout` function. So from the same seed,
+# `ScratchRNN` draws the same masks and gives the same numbers:
 
 # %%
 torch.manual_seed(4)
-t_drop = nn.RNN(d, h, num_layers=L, dropout=0.5, dtype=torch.float64)  # train mode by default
+t_drop = nn.RNN(d, h, num_layers=L, dropout=0.5, dtype=torch.float64)  # training mode by default
 s_drop = twin(t_drop)
-x64 = torch.randn(T, N, d, dtype=torch.float64)
 torch.manual_seed(11)
-t_out, t_hn = t_drop(x64)
+t_out, t_hn = t_drop(X)
 torch.manual_seed(11)
-s_out, s_hn = s_drop(x64)
-check("train mode, same seed: output", s_out, t_out, **EXACT)
-check("train mode, same seed: h_n", s_hn, t_hn, **EXACT)
+s_out, s_hn = s_drop(X)
+check("training mode, same seed: output", s_out, t_out, **EXACT)
+check("training mode, same seed: h_n", s_hn, t_hn, **EXACT)
 with torch.no_grad():
-    eval_out = s_drop.eval()(x64)[0]
-s_drop.train()
-assert not torch.allclose(s_out, eval_out) and not torch.allclose(t_out, eval_out)
-assert torch.equal(s_out[-1], s_hn[-1]) and torch.equal(t_out[-1], t_hn[-1])
-print("✓ train mode differs from eval mode (the masks act)")
-print("✓ in train mode too, output[-1] == h_n[-1] bit for bit: the top layer's output is never dropped")
+    eval_out = s_drop.eval()(X)[0]
+assert not torch.allclose(s_out, eval_out) and torch.equal(s_out[-1], s_hn[-1]) and torch.equal(t_out[-1], t_hn[-1])
+print("✓ training mode differs from eval mode (the masks act), yet output[-1] is h_n[-1]: the top layer is never dropped")
 
 # %% [markdown]
-# Where exactly do the zeros go? Rebuild the 2-layer case by hand: layer 0 alone (a one-layer RNN), then
-# `F.dropout` on its output, drawn from the same seed, then layer 1 alone. That equals the 2-layer `ScratchRNN`
-# in training mode, and about a fraction $p$ of layer 0's outputs are zero. (N = 200 sequences, so the
-# fraction is measured on 6000 numbers.)
-
-# %%
-p = 0.3
-s2 = ScratchRNN(d, h, num_layers=2, dropout=p, dtype=torch.float64)
-layer0, layer1 = ScratchRNN(d, h, dtype=torch.float64), ScratchRNN(h, h, dtype=torch.float64)
-layer0.load_state_dict({n: w for n, w in s2.state_dict().items() if n.endswith("_l0")})
-layer1.load_state_dict({n.replace("_l1", "_l0"): w for n, w in s2.state_dict().items() if n.endswith("_l1")})
-x_many = torch.randn(T, 200, d, dtype=torch.float64)
-with torch.no_grad():
-    torch.manual_seed(5)
-    out2, hn2 = s2(x_many)
-    out0, hn0 = layer0(x_many)
-    torch.manual_seed(5)
-    dropped0 = F.dropout(out0, p, training=True)
-    out1, hn1 = layer1(dropped0)
-check("2 layers = layer 0, dropout, layer 1", out2, out1, atol=0.0, rtol=0.0)
-check("h_n[0] = layer 0's undropped last state", hn2[0], hn0[0], atol=0.0, rtol=0.0)
-fraction = (dropped0 == 0).double().mean().item()
-assert abs(fraction - p) < 0.03 and (out0 != 0).all()
-print(f"p = {p}: {fraction:.3f} of layer 0's outputs were zeroed; the kept ones scaled by 1/(1-p) = {1 / (1 - p):.4f}")
-
-# %% [markdown]
-# ## 7 · Play: the time × depth grid
+# ## 8 · Play: the time × depth grid
 #
-# The drawing shows every state of a stacked RNN: time runs to the right (column 0 holds the initial states $H_0$),
-# depth runs up (row 0 holds the inputs $X_t$). Pick a layer $l$ and a step $t$: the chosen state is red, its two
-# direct inputs ($H_t^{(l-1)}$ below, $H_{t-1}^{(l)}$ to the left) orange, and, if you tick the box, everything it
-# depends on is yellow. The printout gives its torch name and the parameter count of the network for d = 4,
-# h = 5. Where do `output` and `h_n` sit in the grid? (Counting the yellow cells: $H_t^{(l)}$ depends on every
-# state $H_s^{(k)}$ with $s \le t$ and $k \le l$ except itself, $t\cdot l - 1$ states, plus the $t$ inputs
-# $X_1 \dots X_t$ and the $l$ initial states of layers $1 \dots l$. Step $t$ is `output[t - 1]`: index 0 is step 1.)
+# Every state of a stacked RNN in one picture: time runs right (column 0: the initial states), depth runs up (row
+# 0: the inputs). Pick a layer $l$ and a step $t$: that state is red, its two direct inputs orange, and everything
+# it depends on yellow. Where do `output` and `h_n` sit?
 
-# %%
+# %% hidden
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")  # Unicode subscripts, not $…$ mathtext (it fails in widgets)
 SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
@@ -577,21 +579,17 @@ def draw_grid(ax, num_layers, seq_len, layer, step, ancestors):
     ax.set_title(f"red: {state_name(layer, step)}; orange: its direct inputs" + ("; yellow: all it depends on" if ancestors else "")
                  + "\ntop row (t ≥ 1): output; last column: h_n", fontsize=10)
 
-# %% [markdown]
-# The callback checks the settings, prints what the chosen state is and what it depends on, asserts the
-# parameter count against `nn.RNN`, and draws the grid.
 
-# %%
 def show_grid(num_layers=3, seq_len=5, layer=2, step=3, ancestors=True):
-    """Widget callback: the time × depth grid with H_step^(layer) and its dependencies. Returns a dict, or None."""
+    """Widget callback: the grid with H_step^(layer) and what it depends on. Returns a dict, or None if invalid."""
     if num_layers < 1 or seq_len < 1:
         print(f"⚠ num_layers = {num_layers}, T = {seq_len}: a stacked RNN needs at least one layer and one step.")
         return None
     if not (1 <= layer <= num_layers and 1 <= step <= seq_len):
         print(f"⚠ H_t of layer l = {layer} at t = {step} does not exist here: choose 1 ≤ l ≤ {num_layers} and 1 ≤ t ≤ {seq_len}.")
         return None
-    n_params = rnn_param_count(d, h, num_layers)
-    assert n_params == sum(p.numel() for p in nn.RNN(d, h, num_layers=num_layers).parameters())
+    with torch.random.fork_rng():  # counting builds a module: leave the notebook's random numbers alone
+        n_params = sum(p.numel() for p in nn.RNN(d, h, num_layers=num_layers).parameters())
     below = "X" + f"{step}".translate(SUB) if layer == 1 else state_name(layer - 1, step)
     print(f"{state_name(layer, step)} = φ({below} W_xh + {state_name(layer, step - 1)} W_hh + b), weights weight_*_l{layer - 1}")
     places = ([f"output[{step - 1}]"] if layer == num_layers else []) + ([f"h_n[{layer - 1}]"] if step == seq_len else [])
@@ -604,9 +602,6 @@ def show_grid(num_layers=3, seq_len=5, layer=2, step=3, ancestors=True):
     plt.tight_layout()
     plt.show()
     return {"cell": (layer, step), "places": places, "depends_on": n_anc, "params": n_params}
-
-# %% [markdown]
-# The widget (move the sliders; it redraws each time):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -621,252 +616,79 @@ grid_ui = widgets.interactive(
 display(grid_ui)
 
 # %% [markdown]
-# The same callback in plain cells (an error inside a widget only shows in the widget's output area): the
-# defaults, the extremes, and invalid settings.
+# The same picture in a plain cell, with the defaults. $H_t^{(l)}$ depends on the $t \cdot l - 1$ earlier states
+# with $s \le t$ and $k \le l$, the $t$ inputs $X_1 \dots X_t$ and the $l$ initial states below it.
 
 # %%
 result = show_grid()
 assert result == {"cell": (2, 3), "places": [], "depends_on": 10, "params": 175}
 
-# %%
+# %% hidden
+# The callback at its extremes and with invalid settings (an error inside a widget only shows in the widget).
 assert show_grid(1, 1, 1, 1, False) == {"cell": (1, 1), "places": ["output[0]", "h_n[0]"], "depends_on": 2, "params": 55}
 result = show_grid(5, 10, 5, 10)
-assert result["places"] == ["output[9]", "h_n[4]"] and result["params"] == rnn_param_count(d, h, 5) == 295
+assert result["places"] == ["output[9]", "h_n[4]"] and result["params"] == 295
 assert show_grid(3, 5, 1, 5)["places"] == ["h_n[0]"]  # the bottom layer's last state: h_n[0], not in output
-
-# %%
-assert show_grid(num_layers=0) is None
-assert show_grid(seq_len=0) is None
-assert show_grid(layer=4) is None
-assert show_grid(step=0) is None
+assert show_grid(num_layers=0) is None and show_grid(seq_len=0) is None
+assert show_grid(layer=4) is None and show_grid(step=0) is None
+print("✓ show_grid at its extremes draws; invalid settings get a message, not a traceback")
 
 # %% [markdown]
-# ## 8 · Traps
+# ## 9 · Traps
 #
-# **Trap 1: layers above the first take h inputs, not d.** Layer k > 0 reads the state below, so
-# `weight_ih_l1` is [h, h]. Copying layer 0's input weights into layer 1 fails, with a shape message:
-
-# %%
-two = nn.RNN(d, h, num_layers=2)
-print(f"weight_ih_l0 {list(two.weight_ih_l0.shape)} (reads d = {d})   weight_ih_l1 {list(two.weight_ih_l1.shape)} (reads h = {h})")
-try:
-    two.load_state_dict({**two.state_dict(), "weight_ih_l1": two.weight_ih_l0.detach()})
-except RuntimeError as err:
-    print("load_state_dict:", str(err).splitlines()[-1].strip())
-
-# %% [markdown]
-# **Trap 2: `h_n[0]` is the bottom layer, not the top.** With several layers, the state to put a many-to-one head
-# on is the top layer's, `h_n[-1]` (which equals `output[-1]`); `h_n[0]` is the last state of the first layer.
+# **Trap 1: `h_n[0]` is the bottom layer, not the top.** Put a many-to-one head on the top layer's last state,
+# `h_n[-1]` (which is `output[-1]`).
 
 # %%
 with torch.no_grad():
-    out3, hn3 = rnn(X)
-assert torch.equal(hn3[-1], out3[-1]) and not torch.allclose(hn3[0], out3[-1])
-print(f"h_n[-1] == output[-1]: {torch.equal(hn3[-1], out3[-1])}   h_n[0] == output[-1]: {torch.allclose(hn3[0], out3[-1])}")
-head = nn.Linear(h, 2)
-print(f"many-to-one head on the top layer: head(h_n[-1]) {list(head(hn3[-1]).shape)}")
+    top_ok = torch.equal(h_n[-1], output[-1])
+    bottom_is_top = torch.allclose(h_n[0], output[-1])
+assert top_ok and not bottom_is_top
+print(f"h_n[-1] == output[-1]: {top_ok}    h_n[0] == output[-1]: {bottom_is_top}")
+head = nn.Linear(h, 3, dtype=torch.float64)
+print(f"many-to-one head on the top layer: head(h_n[-1]) {list(head(h_n[-1]).shape)}")
 
 # %% [markdown]
-# **Trap 3: dropout with one layer does nothing.** There is no layer *between* to drop, so torch warns (a
-# `UserWarning`, caught here so the message prints instead of going to stderr) and `ScratchRNN` says the same.
-# In training mode, its output equals the one without dropout.
+# **Trap 2: h0 has one row per layer.** An h0 of shape (1, N, h), kept from a one-layer model, is refused. torch
+# gives the shape it expected; `ScratchRNN` also says why.
+
+# %%
+for module in (rnn, scratch):
+    try:
+        module(X, torch.zeros(1, N, h, dtype=torch.float64))
+    except (RuntimeError, ValueError) as err:
+        print(f"{type(module).__name__:<10} {type(err).__name__}: {err}")
+
+# %% [markdown]
+# **Trap 3: dropout with one layer does nothing.** There is no layer *between* to drop, so torch warns (caught
+# here, so that it prints) and `ScratchRNN` says the same.
+#
+# **Trap 4: forgetting `model.eval()`.** In training mode the masks change from call to call; in eval mode a
+# module built with `dropout=0.5` gives exactly the output of `dropout=0`.
 
 # %%
 for cls in (nn.RNN, ScratchRNN):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        torch.manual_seed(2)
-        one = cls(d, h, dropout=0.5)
+        cls(d, h, dropout=0.5)
     print(f"{cls.__name__:<10} {caught[0].category.__name__}: {caught[0].message}")
-torch.manual_seed(2)
-plain = nn.RNN(d, h)
-assert one.training and torch.equal(one(X)[0], twin(plain)(X)[0])
-print("✓ in training mode, ScratchRNN(dropout=0.5, num_layers=1) gives exactly the output of dropout=0")
 
-# %% [markdown]
-# **Trap 4: dropout in eval mode.** Forgetting `model.eval()` before evaluating leaves the masks on (the numbers
-# change from call to call); with it, a module built with `dropout=0.5` gives bit for bit the output of
-# `dropout=0`.
-
-# %%
-torch.manual_seed(6)
-with_drop = nn.RNN(d, h, num_layers=3, dropout=0.5)
-no_drop = nn.RNN(d, h, num_layers=3)
-no_drop.load_state_dict(with_drop.state_dict())
+no_drop = nn.RNN(d, h, num_layers=L, dtype=torch.float64)
+no_drop.load_state_dict(t_drop.state_dict())
 with torch.no_grad():
-    a, b = with_drop(X)[0], with_drop(X)[0]
-    print(f"train mode, two calls equal: {torch.equal(a, b)}")
-    for module, reference in ((with_drop, no_drop), (twin(with_drop), twin(no_drop))):
-        module.eval()
-        assert torch.equal(module(X)[0], reference(X)[0]) and torch.equal(module(X)[1], reference(X)[1])
-        print(f"✓ {type(module).__name__:<10} eval mode with dropout=0.5 equals dropout=0, bit for bit")
-
-# %% [markdown]
-# **Trap 5: h0 has one row per layer.** For a 2-layer RNN, h0 is (2, N, h). A (1, N, h) one, kept from a one-layer
-# model, is refused: torch gives the shape it expected, `ScratchRNN` also says why.
-
-# %%
-for module in (two, twin(two)):
-    try:
-        module(X, torch.zeros(1, N, h))
-    except RuntimeError as err:
-        print(f"{type(module).__name__:<10} {err}")
-
-# %% [markdown]
-# ## 9 · Exercises
-#
-# Each exercise has a checker that runs your code against torch and says **what** is wrong. Replace the `...`,
-# run the cell, then run the checker cell below it (collapsed: you read its verdict). Solutions are at the end,
-# collapsed too; try first.
-#
-# **Exercise 1.** Predict the number of parameters of `nn.RNN(input_size, hidden_size, num_layers, bias=bias)`
-# without building one. Return an `int`.
-
-# %%
-def count_params(input_size, hidden_size, num_layers, bias):
-    ...  # your code here: return an int
-
-# %% hidden
-def check_count_params(fn):
-    """Compare fn with sum(p.numel()) of nn.RNN at several sizes; name the usual slips. Returns True/False."""
-    for d_, h_, L_, bias in [(4, 5, 1, True), (4, 5, 3, True), (10, 20, 2, False), (7, 3, 4, True)]:
-        call = f"count_params({d_}, {h_}, {L_}, bias={bias})"
-        with torch.random.fork_rng():  # private random numbers: your own seed is left alone
-            want = sum(p.numel() for p in nn.RNN(d_, h_, L_, bias=bias).parameters())
-        try:
-            got = fn(d_, h_, L_, bias)
-        except Exception as err:  # report the learner's error instead of raising it
-            print(f"✗ {call} raised {type(err).__name__}: {err}")
-            return False
-        if got is None:
-            print("✗ not done yet: count_params returned None.")
-            return False
-        if isinstance(got, bool) or not isinstance(got, (int, torch.Tensor)) or (isinstance(got, torch.Tensor) and got.numel() != 1):
-            print(f"✗ {call} returned {type(got).__name__}: return one int.")
-            return False
-        got = int(got)
-        b = 2 * h_ if bias else 0
-        slips = [(L_ * (h_ * (d_ + h_) + b), "every layer above the first reads h inputs, not d: in_k = h for k > 0"),
-                 (h_ * (d_ + h_) + b, "that is one layer: add one term per layer"),
-                 (sum(h_ * ((d_ if k == 0 else h_) + h_) + (h_ if bias else 0) for k in range(L_)),
-                  "torch has TWO bias vectors per layer, b_ih and b_hh"),
-                 (sum(h_ * ((d_ if k == 0 else h_) + h_) + 2 * h_ for k in range(L_)), "with bias=False there are no biases")]
-        if got != want:
-            hint = next((m for w, m in slips if w == got and w != want), "count h·(in_k + h) + 2h per layer k")
-            print(f"✗ {call} returned {got}, expected {want}. Hint: {hint}.")
-            return False
-    print("✓ count_params agrees with nn.RNN at every size tried.")
-    return True
-
-
-exercise_1_passed = check_count_params(count_params)
-
-# %% [markdown]
-# **Exercise 2.** Given the `output` and `h_n` of a multi-layer `nn.RNN` and its `batch_first` setting, return the
-# pair `(top, bottom)`: the last state of the **top** layer and the last state of the **bottom** layer, each [N, h].
-
-# %%
-def top_and_bottom(output, h_n, batch_first):
-    ...  # your code here: return (top [N, h], bottom [N, h])
-
-# %% hidden
-def check_top_and_bottom(fn):
-    """Compare fn with h_n[-1], h_n[0] of a 3-layer nn.RNN in both layouts; name the usual slips. Returns True/False."""
-    for batch_first in (False, True):
-        with torch.random.fork_rng():
-            torch.manual_seed(7)
-            r = nn.RNN(4, 5, num_layers=3, batch_first=batch_first)
-            x = torch.randn(2, 6, 4) if batch_first else torch.randn(6, 2, 4)
-        with torch.no_grad():
-            output, h_n = r(x)
-        try:
-            got = fn(output, h_n, batch_first)
-        except Exception as err:
-            print(f"✗ (batch_first={batch_first}) top_and_bottom raised {type(err).__name__}: {err}")
-            return False
-        if got is None:
-            print("✗ not done yet: top_and_bottom returned None.")
-            return False
-        if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(g, torch.Tensor) for g in got)):
-            print(f"✗ top_and_bottom returned a {type(got).__name__}: return a pair of tensors (top, bottom).")
-            return False
-        seq = output.transpose(0, 1) if batch_first else output
-        for name, g, want in (("top", got[0], h_n[-1]), ("bottom", got[1], h_n[0])):
-            if g.shape == want.shape and torch.equal(g, want):
-                continue
-            hints = [(h_n[0] if name == "top" else h_n[-1], "h_n[0] is the BOTTOM layer, h_n[-1] the top"),
-                     (seq[0], "that is the first time step of the top layer, not the last"),
-                     (h_n[1], "h_n[1] is the middle layer"),
-                     (output[-1] if batch_first else output[:, -1], "with batch_first the time axis is dim 1 (and without it, dim 0)")]
-            hint = next((m for w, m in hints if g.shape == w.shape and torch.equal(g, w)),
-                        "top = h_n[-1] (also the last step of output); the bottom layer appears only in h_n")
-            print(f"✗ (batch_first={batch_first}) {name} is wrong, shape {tuple(g.shape)}. Hint: {hint}.")
-            return False
-    print("✓ top_and_bottom picks the right layers in both layouts.")
-    return True
-
-
-exercise_2_passed = check_top_and_bottom(top_and_bottom)
-
-# %% [markdown]
-# **Exercise 3.** Write the **time-outer** loop with torch's cells: `cells` is a list of `nn.RNNCell`, one per
-# layer (`cells[0]` reads d features, the others h), `x` is [T, N, d] and `h0` is [L, N, h]. Return
-# `(output, h_n)` exactly as the `nn.RNN` with the same weights would: output [T, N, h], h_n [L, N, h].
-
-# %%
-def time_outer_with_cells(cells, x, h0):
-    ...  # your code here: return (output [T, N, h], h_n [L, N, h])
-
-# %% hidden
-def check_time_outer(fn):
-    """Compare fn with a 3-layer nn.RNN (T = 6, N = 2, d = 4, h = 5) in float64; name the usual slips."""
-    with torch.random.fork_rng():
-        torch.manual_seed(8)
-        r = nn.RNN(4, 5, num_layers=3, dtype=torch.float64)
-        x, h0 = torch.randn(6, 2, 4, dtype=torch.float64), torch.randn(3, 2, 5, dtype=torch.float64)
-        cells = [nn.RNNCell(4 if k == 0 else 5, 5, dtype=torch.float64) for k in range(3)]
-    for k, c in enumerate(cells):
-        c.load_state_dict({n.removesuffix(f"_l{k}"): p for n, p in r.state_dict().items() if n.endswith(f"_l{k}")})
-    with torch.no_grad():
-        (want_out, want_hn), from_zeros = r(x, h0), r(x)
-        try:
-            got = fn(cells, x, h0)
-        except Exception as err:
-            print(f"✗ time_outer_with_cells raised {type(err).__name__}: {err}\n  Hint: cells[k](input [N, in], state [N, h]); "
-                  "layer 0 reads x[t], layer k > 0 the new state of layer k − 1.")
-            return False
-    if got is None or not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(g, torch.Tensor) for g in got)):
-        print(f"✗ {'not done yet: it returned None' if got is None else 'return a pair of tensors (output, h_n)'}.")
-        return False
-    out, hn = got
-
-    def same(a, b):
-        return a.shape == b.shape and torch.allclose(a, b, rtol=0.0, atol=1e-10)
-    checks = [(out.shape != want_out.shape, f"output has shape {tuple(out.shape)}, expected {tuple(want_out.shape)}"),
-              (same(out, from_zeros[0]), "you started from zeros: layer k starts from h0[k]"),
-              (not same(out, want_out), "output differs from nn.RNN's: output holds the TOP layer's state at every step"),
-              (hn.shape != want_hn.shape, f"h_n has shape {tuple(hn.shape)}, expected {tuple(want_hn.shape)}: one row per layer"),
-              (same(hn, want_hn.flip(0)), "h_n is in reverse order: row 0 is the bottom layer"),
-              (not same(hn, want_hn), "h_n differs: row k is layer k's state after the last step")]
-    for wrong, message in checks:
-        if wrong:
-            print(f"✗ {message}.")
-            return False
-    print("✓ your time-outer loop of nn.RNNCells reproduces the 3-layer nn.RNN: output and h_n.")
-    return True
-
-
-exercise_3_passed = check_time_outer(time_outer_with_cells)
+    t_drop.train()
+    print(f"training mode, two calls equal: {torch.equal(t_drop(X)[0], t_drop(X)[0])}")
+    for module, reference in ((t_drop.eval(), no_drop), (twin(t_drop), twin(no_drop))):
+        check(f"{type(module).__name__} in eval mode, dropout=0.5 vs dropout=0", module(X), reference(X), **EXACT)
 
 # %% [markdown]
 # ## 10 · On a GPU
 #
-# The same `parity` check, on CUDA when there is one, for a 2-layer `nn.RNN`, which runs on **cuDNN** there (in
-# training mode: cuDNN's backward refuses eval mode). In float64 the comparison is as tight as on the CPU; in
-# float32 this cell switches TF32 off (cuDNN would use it by default) and restores the settings afterwards. On a
-# machine without a GPU it prints one line and steps aside.
+# The collapsed cell repeats the parity check on CUDA when there is one: a 2-layer `nn.RNN` runs on **cuDNN**
+# there, in training mode (cuDNN's backward refuses eval mode). float64 is compared to |Δ| ≤ 1e-12; float32 within
+# its default tolerance, with TF32 switched off for the check (cuDNN would use it by default) and then restored.
 
-# %%
+# %% hidden
 # NBVAL_IGNORE_OUTPUT
 if DEVICE.type == "cuda":
     saved_tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
@@ -875,9 +697,9 @@ if DEVICE.type == "cuda":
     for dtype, tol in [(torch.float64, EXACT), (torch.float32, {})]:
         t_rnn = nn.RNN(d, h, num_layers=2, device=DEVICE, dtype=dtype)
         xg = torch.randn(T, 16, d, device=DEVICE, dtype=dtype)
-        n = parity(t_rnn, twin(t_rnn), xg, torch.randn(2, 16, h, device=DEVICE, dtype=dtype), **tol)
+        n = parity(twin(t_rnn), t_rnn, xg, torch.randn(2, 16, h, device=DEVICE, dtype=dtype), **tol)
         print(f"✓ {torch.cuda.get_device_name()} {dtype}: output, h_n and {n - 2} gradients match "
-              f"({'|Δ| ≤ 1e-12' if tol else 'float32 defaults, TF32 off'})")
+              f"({'|Δ| ≤ 1e-12' if tol else 'float32 default tolerance, TF32 off'})")
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved_tf32
 else:
     print("No GPU here: skipped (this cell repeats the parity check against cuDNN when a GPU is present).")
@@ -887,57 +709,161 @@ else:
 #
 # | | |
 # |---|---|
-# | the recurrence | $H_t^{(l)} = \varphi(H_t^{(l-1)} W_{xh}^{(l)} + H_{t-1}^{(l)} W_{hh}^{(l)} + b^{(l)})$, $H_t^{(0)} = X_t$, $l = 1 \dots L$; output layer $O_t = H_t^{(L)} W_{hq} + b_q$ |
-# | torch | `nn.RNN(d, h, num_layers=L, dropout=p)`, called as `output, h_n = rnn(X, h0)` |
-# | weights | `weight_ih_l0` [h, d], `weight_ih_l{k}` [h, h] for k > 0, `weight_hh_l{k}` [h, h], `bias_ih_l{k}`, `bias_hh_l{k}` [h]; registered layer by layer |
-# | parameters | $\sum_k h(\text{in}_k + h) + 2h$, $\text{in}_0 = d$, $\text{in}_k = h$ |
-# | shapes | X (T, N, d) → output (T, N, h) = the **top** layer's states; h_n (L, N, h), row k = layer k's last state, **bottom first**; h0 (L, N, h) |
-# | the last step | `output[-1]` equals `h_n[-1]` (top layer); `h_n[0]` is the bottom layer |
-# | loop orders | layer-outer (whole sequences, hoisted input product, cuDNN) = time-outer (streaming, one step at a time, wavefront), bit for bit |
-# | dropout | on the outputs of layers 0 … L−2 only, in training mode only; never on $H_{t-1} \to H_t$, never on h_n or output; num_layers=1: a warning and no effect; eval mode = dropout 0 |
-# | parity checked | `load_state_dict` both ways; output, h_n and all gradients for 1–3 layers × bias × batch_first × h0 × batched (48 runs, float64, ≤ 1e-12); float32 within its defaults; train-mode dropout with the same seed |
+# | the recurrence | $H_t^{(l)} = \varphi(H_t^{(l-1)} W_{xh}^{(l)} + H_{t-1}^{(l)} W_{hh}^{(l)} + b^{(l)})$, $H_t^{(0)} = X_t$, $l = 1 \dots L$ |
+# | torch | `output, h_n = nn.RNN(d, h, num_layers=L, dropout=p)(X, h0)` |
+# | weights | `weight_ih_l0` [h, d], `weight_ih_l{k}` [h, h] for k > 0, `weight_hh_l{k}` [h, h], `bias_ih_l{k}`, `bias_hh_l{k}` [h]; layer by layer; `all_weights` groups them per layer |
+# | shapes | X (T, N, d) → output (T, N, h), the **top** layer's states; h_n (L, N, h), row k = layer k's last state, **bottom first**; h0 (L, N, h) |
+# | the last step | `output[-1]` is `h_n[-1]` (top layer); `h_n[0]` is the bottom layer |
+# | loop orders | layer-outer (whole sequences; torch on the CPU) = time-outer (streaming), to rounding; cuDNN overlaps layers as a wavefront |
+# | dropout | on the outputs of layers 0 … L−2 only, in training mode only; never on $H_{t-1} \to H_t$, `output` or `h_n`; one layer: a warning, no effect |
+# | checked | output, h_n and every gradient, 48 settings in float64 (≤ 1e-12), float32 at its default tolerance, dropout masks from the same seed |
 #
-# **Next:** lesson 05 adds the second direction (`bidirectional=True`: a layer that reads the sequence backwards,
-# and what `h_n` then holds) and packed sequences of different lengths.
+# **Next:** lesson 05 adds the second direction (`bidirectional=True`) and sequences of different lengths.
+
+# %% [markdown] collapsed
+# ## Going deeper: counting parameters
+
+# %% [markdown]
+# Layer $k$ (from 0) has $h \cdot \text{in}_k + h \cdot h$ weights and two bias vectors of $h$, with
+# $\text{in}_0 = d$ and $\text{in}_k = h$ above:
+#
+# $$\#\text{params} = \sum_{k=0}^{L-1} \big(h\,(\text{in}_k + h) + 2h\big) = h(d + h) + 2h + (L - 1)\,(2h^2 + 2h)$$
+#
+# Every layer above the first costs the same, whatever $d$ is. Checked against `nn.RNN`:
+
+# %%
+def rnn_param_count(d, h, num_layers, bias=True):
+    """Σ_k h·(in_k + h) + 2h·[bias], with in_0 = d and in_k = h for k > 0."""
+    return sum(h * ((d if k == 0 else h) + h) + (2 * h if bias else 0) for k in range(num_layers))
+
+
+for n_layers in (1, 2, 3, 5):
+    for bias in (True, False):
+        assert rnn_param_count(d, h, n_layers, bias) == sum(p.numel() for p in nn.RNN(d, h, n_layers, bias=bias).parameters())
+    print(f"num_layers={n_layers}: {rnn_param_count(d, h, n_layers):>3} parameters "
+          f"({rnn_param_count(d, h, n_layers, bias=False):>3} without bias) = sum(p.numel()) ✓")
+assert rnn_param_count(10, 20, 2) == 1480  # torch's documentation example, nn.RNN(10, 20, 2)
+
+# %% [markdown] collapsed
+# ## Going deeper: the time-outer loop, checked
+
+# %% [markdown]
+# The whole sequence streamed through all layers, one step at a time, against `ScratchRNN`'s layer-outer loop and
+# against `nn.RNN`. The two orders do the same operations in another sequence, so in float64 they agree to
+# rounding. In float32, compare them at a tolerance, never bit for bit: the matrix library may pick another kernel
+# for each, and on some CPUs the last bit differs.
+
+# %%
+def time_outer(x, h0, layers):
+    """x [T, N, d], h0 [L, N, h], layers = all_weights → output [T, N, h], h_n [L, N, h]; step by step."""
+    H, tops = list(h0), []
+    for x_t in x:
+        below = x_t  # H_t^(0) = X_t
+        for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+            H[k] = rnn_step(below, H[k], w_ih, w_hh, b_ih, b_hh)  # from H_t below and H_{t-1} of layer k
+            below = H[k]
+        tops.append(below)  # the top layer's state at step t
+    return torch.stack(tops), torch.stack(H)
+
+
+with torch.no_grad():
+    streamed = time_outer(X, H0, rnn.all_weights)
+    check("time-outer (output, h_n) vs ScratchRNN's layer-outer", streamed, scratch(X, H0), **EXACT)
+    check("time-outer (output, h_n) vs nn.RNN", streamed, rnn(X, H0), **EXACT)
+
+# %% [markdown] collapsed
+# ## Going deeper: dropout by hand
+
+# %% [markdown]
+# Where exactly do the zeros go? Rebuild a 2-layer `ScratchRNN` in training mode from its parts: layer 0 alone,
+# then `F.dropout` on its output from the same seed, then layer 1 alone. About a fraction $p$ of layer 0's outputs
+# are zero (N = 200 sequences, so the fraction is measured on 7000 numbers).
+
+# %%
+p = 0.3
+s2 = ScratchRNN(d, h, num_layers=2, dropout=p, dtype=torch.float64)
+layer0, layer1 = ScratchRNN(d, h, dtype=torch.float64), ScratchRNN(h, h, dtype=torch.float64)
+layer0.load_state_dict({n: w for n, w in s2.state_dict().items() if n.endswith("_l0")})
+layer1.load_state_dict({n.replace("_l1", "_l0"): w for n, w in s2.state_dict().items() if n.endswith("_l1")})
+x_many = torch.randn(T, 200, d, dtype=torch.float64)
+with torch.no_grad():
+    torch.manual_seed(5)
+    out2, hn2 = s2(x_many)
+    out0, hn0 = layer0(x_many)
+    torch.manual_seed(5)
+    dropped0 = F.dropout(out0, p, training=True)
+    out1, hn1 = layer1(dropped0)
+check("2 layers = layer 0, dropout, layer 1", out2, out1, **EXACT)
+check("h_n[0] = layer 0's last state, not dropped", hn2[0], hn0[0], **EXACT)
+fraction = (dropped0 == 0).double().mean().item()
+assert abs(fraction - p) < 0.03 and (out0 != 0).all()
+print(f"p = {p}: {fraction:.3f} of layer 0's outputs were zeroed; the kept ones scaled by 1/(1-p) = {1 / (1 - p):.4f}")
+
+# %% [markdown] collapsed
+# ## Going deeper: what `ScratchRNN` refuses
+
+# %% [markdown]
+# Rather than return a wrong answer, `ScratchRNN` raises an error that names the argument or the input. torch
+# refuses the first six too; the last two are what `ScratchRNN` cannot do yet (lesson 05 adds them).
+
+# %%
+calls = {
+    "ScratchRNN(d, h, bias=0)": lambda: ScratchRNN(d, h, bias=0),
+    "ScratchRNN(d, h, num_layers=0)": lambda: ScratchRNN(d, h, num_layers=0),
+    "ScratchRNN(d, h, nonlinearity='sigmoid')": lambda: ScratchRNN(d, h, nonlinearity="sigmoid"),
+    "float32 input, float64 weights": lambda: scratch(X.float()),
+    "h0 for a batch of 3, input of 2": lambda: scratch(X, torch.zeros(L, 3, h, dtype=torch.float64)),
+    "weight_ih_l0 [h, d] into layer 1": lambda: scratch.load_state_dict({**scratch.state_dict(), "weight_ih_l1": scratch.weight_ih_l0}),
+    "ScratchRNN(d, h, bidirectional=True)": lambda: ScratchRNN(d, h, bidirectional=True),
+    "a PackedSequence": lambda: scratch(nn.utils.rnn.pack_padded_sequence(X, torch.tensor([T, T - 2]))),
+}
+for what, call in calls.items():
+    try:
+        call()
+        raise AssertionError(f"{what} was accepted")
+    except (TypeError, ValueError, RuntimeError, NotImplementedError) as err:
+        print(f"{what:<42} {type(err).__name__}: {str(err).splitlines()[-1].strip()}")
 
 # %% [markdown]
 # ## Solutions
 #
-# Collapsed so they stay out of the way: click the cell to expand. Each solution is passed through its checker
-# (and must pass); then deliberately wrong answers show what the checkers say.
+# Collapsed: click to expand. Each solution passes its checker; then a wrong answer shows what a checker says.
 
 # %% solution
-def count_params_solution(input_size, hidden_size, num_layers, bias):
-    per_bias = 2 * hidden_size if bias else 0  # b_ih and b_hh
-    return sum(hidden_size * ((input_size if k == 0 else hidden_size) + hidden_size) + per_bias for k in range(num_layers))
+def stacked_forward_solution(x, h0, layers):
+    layer_input, last = x, []
+    for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):  # layer-outer, as ScratchRNN; time-outer works too
+        H, states = h0[k], []
+        for x_t in layer_input:
+            H = rnn_step(x_t, H, w_ih, w_hh, b_ih, b_hh)
+            states.append(H)
+        layer_input = torch.stack(states)  # [T, N, h]: the next layer's input
+        last.append(H)
+    return layer_input, torch.stack(last)
 
 
-def top_and_bottom_solution(output, h_n, batch_first):
-    return h_n[-1], h_n[0]  # h_n is never batch-first; h_n[-1] also equals output[-1] (output[:, -1] with batch_first)
+def stream_step_solution(x_t, H, layers):
+    below, new = x_t, []
+    for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+        below = rnn_step(below, H[k], w_ih, w_hh, b_ih, b_hh)  # layer k reads layer k − 1's NEW state
+        new.append(below)
+    return torch.stack(new)
 
 
-def time_outer_with_cells_solution(cells, x, h0):
-    H, tops = list(h0), []
-    for x_t in x:
-        below = x_t
-        for k, cell in enumerate(cells):
-            H[k] = cell(below, H[k])
-            below = H[k]
-        tops.append(below)
-    return torch.stack(tops), torch.stack(H)
-
-
-assert check_count_params(count_params_solution)
-assert check_top_and_bottom(top_and_bottom_solution)
-assert check_time_outer(time_outer_with_cells_solution)
+assert check_stacked_forward(stacked_forward_solution)
+assert check_stream_step(stream_step_solution)
 
 # %% solution
-# What the checkers say to three common mistakes:
-def reversed_h_n(cells, x, h0):
-    out, hn = time_outer_with_cells_solution(cells, x, h0)
-    return out, hn.flip(0)
+# What the checkers say to two common mistakes:
+def h_n_upside_down(x, h0, layers):
+    output, h_n = stacked_forward_solution(x, h0, layers)
+    return output, h_n.flip(0)
 
 
-assert not check_count_params(lambda d_, h_, L_, bias: L_ * (h_ * (d_ + h_) + (2 * h_ if bias else 0)))
-assert not check_top_and_bottom(lambda output, h_n, batch_first: (h_n[0], h_n[-1]))
-assert not check_time_outer(reversed_h_n)
+def old_state_below(x_t, H, layers):  # layer k reads layer k − 1's state from the step before
+    new = [rnn_step(x_t, H[0], *layers[0])] + [rnn_step(H[k - 1], H[k], *layers[k]) for k in range(1, len(layers))]
+    return torch.stack(new)
+
+
+assert not check_stacked_forward(h_n_upside_down)
+assert not check_stream_step(old_state_below)

@@ -1,33 +1,17 @@
 # %% [markdown]
 # # 06 · LSTM: a cell state and gates, `ScratchLSTM` beside `nn.LSTM`
 #
-# Lesson 03 showed why a plain RNN forgets: the gradient from the end of a sequence is multiplied by one Jacobian
-# $\operatorname{diag}(\varphi')\,W_{hh}^\top$ per step on its way back, and it shrinks geometrically. The
-# **LSTM** (long short-term memory, Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000) adds a
-# second state, the **cell state** $C_t$, that passes from step to step through an elementwise product and a sum
-# only, and three **gates**, numbers between 0 and 1, that decide what to forget, what to write and what to show.
+# Read "The **keys** to the cabinet by the old kitchen door **are** …". To choose *are* over *is*, a model must
+# carry "plural" from word 2 to word 11. A plain RNN barely can: lesson 03 showed that its gradient usually shrinks
+# at every step back, so the error at word 11 hardly reaches word 2. The **LSTM** (Hochreiter & Schmidhuber
+# 1997, with the forget gate of Gers et al. 2000) adds a second state, the **cell state**, that passes from step to
+# step through a product and a sum only, guarded by **gates**: numbers between 0 and 1 that decide what to forget,
+# what to write and what to show.
 #
-# In this lesson you build `ScratchLSTMCell` beside `nn.LSTMCell` and `ScratchLSTM` beside `nn.LSTM` (stacked
-# layers and `proj_size` included), learn torch's stacked weight layout and its gate order (**i, f, g, o**; code
-# copied from CS231n or fastbook uses i, f, o, g and does not match), check everything equal to torch in float64,
-# gradients included, and watch the gates at work on a sequence you choose. Two directions and packed input (lesson
-# 05 built them for the plain RNN) come back in lesson 08, which completes the layer.
-#
-# **You should know:** lessons 01–02 (the step, torch's layout `weight_ih` = $W_{xh}^\top$, two biases, `output`
-# and `h_n`, `load_state_dict`), lesson 03 (vanishing gradients) and lesson 04 (stacked layers, dropout between
-# them); the recap below repeats what this lesson needs.
-#
-# **Contents:** 1 · recap · 2 · why gates: the gradient of a plain RNN vanishes · 3 · the LSTM step, drawn ·
-# 4 · torch's stacked weights · 5 · `ScratchLSTMCell` · 6 · the gate-order trap · 7 · `ScratchLSTM` ·
-# 8 · `proj_size` · 9 · parity, every combination · 10 · the forget-gate bias · 11 · play: the gates at work ·
-# 12 · exercises · 13 · on a GPU · 14 · summary · solutions
-
-# %% [markdown]
-# ## Setup
-# Every lesson starts the same way: imports, a fixed seed (so your numbers match the ones printed here), a fixed
-# print format for numbers, and the device, used only by the GPU cell near the end. The last line silences a
-# note torch prints once per process on some CPUs when an LSTM has `proj_size` (section 8): its fast oneDNN kernel
-# has no projection, so torch quietly uses its plain kernel instead.
+# You will write the LSTM step yourself, build `ScratchLSTMCell` and `ScratchLSTM` beside `nn.LSTMCell` and
+# `nn.LSTM`, check them equal in float64 (gradients too), meet torch's gate order **i, f, g, o**, and watch the
+# gates work. **You should know** lessons 01–04 (the step, torch's `weight_ih` layout, two biases, stacked layers,
+# vanishing gradients).
 
 # %%
 import math
@@ -44,138 +28,89 @@ torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only the GPU cell uses it
 F64 = torch.float64
-warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
-
-# %% [markdown]
-# ## 1 · Recap: lessons 01–04
-#
-# | | shape | what it is |
-# |---|---|---|
-# | X | [T, N, d] | T steps of a batch of N sequences, d features each (`batch_first=True`: [N, T, d]) |
-# | the RNN step | $H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b)$ | $W_{xh}$ = `weight_ih_l0.T` [d, h], $W_{hh}$ = `weight_hh_l0.T` [h, h], $b$ = `bias_ih_l0 + bias_hh_l0` |
-# | output, h_n | [T, N, h], [num_layers, N, h] | all top-layer states; the last state of every layer (never batch-first) |
-# | BPTT | $\partial H_T/\partial H_t = \prod_{k=T}^{t+1} \operatorname{diag}(\varphi'(a_k))\, W_{hh}^\top$ | one factor per step: shrinks (or grows) geometrically with T − t |
-# | layer k > 0 | reads the output of layer k − 1 | dropout on the output of every layer but the last, training mode only |
-#
-# Sizes, all **different**, so that a mix-up of dimensions fails loudly: T = 5 steps, N = 3 sequences, d = 4
-# features, h = 6 hidden units (so 4h = 24 gate rows) and, for section 8, a projection to p = 2. `check` asserts
-# closeness and prints a one-line verdict (lesson 02); `EXACT` is the float64 tolerance for "equal up to rounding".
-
-# %%
-T, N, d, h, p = 5, 3, 4, 6, 2
 EXACT = {"atol": 1e-12, "rtol": 0.0}  # float64: equal up to rounding
+warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")  # see proj_size
+T, N, d, h, L = 7, 3, 5, 6, 2  # steps, batch, features, hidden units, layers: all different
 
 
 def check(label, ours, theirs, **tol):
     """Assert that ours equals theirs within tolerance, then print a one-line verdict."""
     torch.testing.assert_close(ours, theirs, **tol)
-    how = "within float32 defaults" if not tol else f"|Δ| ≤ {tol.get('atol', 0):.0e}"
-    print(f"✓ {label:<52} matches, {how}")
+    print(f"✓ {label:<48} matches, " + ("within float32 defaults" if not tol else f"|Δ| ≤ {tol['atol']:.0e}"))
 
 
-X = torch.randn(T, N, d, dtype=F64)
-print(f"X {list(X.shape)} = [T, N, d]")
+X = torch.randn(T, N, d, dtype=F64)  # [T, N, d]
 
 # %% [markdown]
-# ## 2 · Why gates: the gradient of a plain RNN vanishes
+# ## 1 · Why gates: how far back does the gradient reach?
 #
-# Lesson 03 computed $\lVert \partial H_T / \partial H_t \rVert$ and watched it shrink as t moves back from T.
-# Here is the same effect measured the way it hurts training: how much does the **last output** feel each
-# **input**? For a sequence of 50 steps we backpropagate the sum of the last output's entries and look at the norm
-# of the gradient with respect to each input $X_t$, for `nn.RNN` and `nn.LSTM` with the same sizes (d = 4,
-# 16 hidden units), each with torch's default initialisation. Two more LSTMs preview section 10: their
-# forget-gate bias is set to 1 and to 3.
+# A sequence of 50 steps goes into `nn.RNN` and `nn.LSTM` (16 hidden units each, torch's initial weights). We
+# backpropagate the last output and measure how much each input $X_t$ still matters: $\lVert \partial Y_{50} /
+# \partial X_t \rVert$.
 
 # %%
 def grad_to_inputs(module, steps=50):
-    """‖∂(sum of the last output)/∂X_t‖ for t = 1 … steps: how much the last output feels each input."""
-    with torch.random.fork_rng():  # the same inputs for every module
-        torch.manual_seed(5)
-        x = torch.randn(steps, 1, module.input_size, dtype=F64, requires_grad=True)  # [T, 1, d]
+    """‖∂(sum of the last output)/∂X_t‖ for t = 1 … steps."""
+    x = torch.randn(steps, 1, module.input_size, dtype=F64, generator=torch.Generator().manual_seed(5))
+    x.requires_grad_()
     module(x)[0][-1].sum().backward()
-    return x.grad.norm(dim=(1, 2))  # [T]: index t − 1 holds step t
-
-
-def lstm_with_forget_bias(b_f, hidden=16):
-    """An nn.LSTM(4, hidden) whose forget-gate bias (rows hidden:2·hidden of the two biases) sums to b_f."""
-    torch.manual_seed(1)
-    lstm = nn.LSTM(4, hidden, dtype=F64)
-    with torch.no_grad():
-        lstm.bias_ih_l0[hidden:2 * hidden], lstm.bias_hh_l0[hidden:2 * hidden] = b_f, 0.0
-    return lstm
+    return x.grad.norm(dim=(1, 2))  # [steps]: index t − 1 holds step t
 
 
 torch.manual_seed(1)
 curves = {"nn.RNN": grad_to_inputs(nn.RNN(4, 16, dtype=F64))}
 torch.manual_seed(1)
 curves["nn.LSTM"] = grad_to_inputs(nn.LSTM(4, 16, dtype=F64))
-for b_f in (1.0, 3.0):
-    curves[f"nn.LSTM, forget bias {b_f:.0f}"] = grad_to_inputs(lstm_with_forget_bias(b_f))
 for name, g in curves.items():
-    print(f"{name:<24} ‖∂Y_50/∂X_50‖ = {g[-1]:.1e}   ‖∂Y_50/∂X_25‖ = {g[24]:.1e}   ‖∂Y_50/∂X_1‖ = {g[0]:.1e}")
-assert curves["nn.RNN"][0] < 1e-12 < curves["nn.LSTM"][0] and curves["nn.LSTM, forget bias 3"][0] > 1e-3
+    print(f"{name:<8} ‖∂Y₅₀/∂X₅₀‖ = {g[-1]:.1e}   ‖∂Y₅₀/∂X₂₅‖ = {g[24]:.1e}   ‖∂Y₅₀/∂X₁‖ = {g[0]:.1e}")
+assert curves["nn.RNN"][0] < 1e-12 < curves["nn.LSTM"][0]
 
 # %% [markdown]
-# The same numbers for every step, on a log scale:
-
-# %%
-fig, ax = plt.subplots(figsize=(7, 3))
-for name, g in curves.items():
-    ax.semilogy(range(1, len(g) + 1), g, label=name)
-ax.set_xlabel("input step t")
-ax.set_ylabel("‖∂Y₅₀ / ∂X_t‖")
-ax.set_title("how much the last output feels each input (T = 50)")
-ax.legend(fontsize=8)
-ax.grid(True, alpha=0.3)
-plt.show()
+# From 49 steps back the RNN's gradient is about $10^{-17}$: nothing to learn from. The LSTM's is ten million
+# times larger, and section 8 makes it larger still. The reason is the cell-state update (next section):
+#
+# $$C_t = \sigma(f_t) \odot C_{t-1} + \sigma(i_t) \odot \tanh(g_t).$$
+#
+# Its direct path back, $\partial C_t / \partial C_{t-1} = \operatorname{diag}(\sigma(f_t))$, holds no weight matrix
+# and no $\tanh'$: only the forget gate. Where the forget gates are near 1, memory and gradient pass almost unchanged.
+# New information is **added**, not squashed through a matrix at every step. (The gates still read $H_{t-1}$
+# through $W_{hh}$, so the other paths back still shrink; this one carries the long memory.)
 
 # %% [markdown]
-# The plain RNN's gradient from 49 steps back is about $10^{-17}$: nothing a gradient step can use. The LSTM's is
-# about ten million times larger, and with a forget bias of 3 the first input still gets $5 \cdot 10^{-3}$, about
-# 1.5 % of what the last one gets. The reason is the **cell state**. In an RNN
-# every path back in time goes through $\operatorname{diag}(\tanh')\,W_{hh}^\top$ at every step. In an LSTM
-# (next section) the cell state is updated by
+# ## 2 · The LSTM step
 #
-# $$C_t = \sigma(f_t) \odot C_{t-1} + \sigma(i_t) \odot \tanh(g_t),$$
+# One step takes $X_t$ [N, d] and **two** states, $H_{t-1}$ and $C_{t-1}$ [N, h]. One product gives four blocks of
+# h **pre-activations**, in torch's order i, f, g, o:
 #
-# so its direct path back, $\partial C_t / \partial C_{t-1} = \operatorname{diag}(\sigma(f_t))$, holds no weight
-# matrix and no $\tanh'$: only the forget gate. Over many steps that path multiplies forget gates, and where
-# they are close to 1 the gradient (and the memory) passes almost unchanged. The new information is **added**,
-# not squashed through a matrix at every step: that is the protected path. (The gates themselves still depend on
-# $H_{t-1}$ through $W_{hh}$, so the other paths still shrink; the cell-state path is what carries the long
-# memory.)
-
-# %% [markdown]
-# ## 3 · The LSTM step, with shapes, and drawn
+# $$[\,i \mid f \mid g \mid o\,] = X_t W_{ih}^\top + b_{ih} + H_{t-1} W_{hh}^\top + b_{hh} \quad [N, 4h]$$
 #
-# One step takes $X_t$ [N, d] and **two** states, $H_{t-1}$ [N, h] and $C_{t-1}$ [N, h], and computes four blocks
-# of h pre-activations with **one** product each, as torch does:
+# $$C_t = \sigma(f) \odot C_{t-1} + \sigma(i) \odot \tanh(g), \qquad H_t = \sigma(o) \odot \tanh(C_t) \qquad [N, h]$$
 #
-# $$A_t = X_t W_{ih}^\top + b_{ih} + H_{t-1} W_{hh}^\top + b_{hh} \quad [N, 4h], \qquad
-# [\,i_t \mid f_t \mid g_t \mid o_t\,] = A_t \ \text{(four blocks of h columns, in this order)}$$
+# | block | rows of `weight_ih` [4h, d], `weight_hh` [4h, h] | gate | role |
+# |---|---|---|---|
+# | i | 0 : h | σ(i), input gate | how much of the candidate to write |
+# | f | h : 2h | σ(f), forget gate | how much of the old cell state to keep |
+# | g | 2h : 3h | tanh(g), candidate | what could be written, in (−1, 1) |
+# | o | 3h : 4h | σ(o), output gate | how much of tanh(C_t) to show as H_t |
 #
-# $$C_t = \sigma(f_t) \odot C_{t-1} + \sigma(i_t) \odot \tanh(g_t), \qquad H_t = \sigma(o_t) \odot \tanh(C_t)
-# \qquad [N, h] \text{ each}$$
+# **Notation.** Here i, f, g, o are the blocks *before* σ or tanh (what `chunk` returns); other texts name the gates
+# *after* it:
 #
-# | block | rows of `weight_ih` | after | name | role |
+# | | this course | torch docs | d2l | Olah's blog |
 # |---|---|---|---|---|
-# | $i$ | 0 : h | σ | input gate | how much of the candidate to write |
-# | $f$ | h : 2h | σ | forget gate | how much of the old cell state to keep |
-# | $g$ | 2h : 3h | tanh | candidate ("cell gate") | what could be written, in (−1, 1) |
-# | $o$ | 3h : 4h | σ | output gate | how much of $\tanh(C_t)$ to show as $H_t$ |
+# | input, forget, output gate | σ(i), σ(f), σ(o) | $i_t, f_t, o_t$ | $I_t, F_t, O_t$ | $i_t, f_t, o_t$ |
+# | candidate | tanh(g) | $g_t$ | $\tilde C_t$ | $\tilde C_t$ |
+# | states | $H_t, C_t$ rows [N, h] | $h_t, c_t$ | $H_t, C_t$ rows | $h_t, C_t$ columns |
+# | weights | $W_{ih}$ [4h, d] as stored, $X W_{ih}^\top$ | $W_{ii}, W_{if}, W_{ig}, W_{io}$ | $W_{xi}$ … [d, h], $X W_{xi}$ | $W_f$ on $[h_{t-1}, x_t]$ |
 #
-# $W_{ih}$ = `weight_ih` is [4h, d] and $W_{hh}$ = `weight_hh` is [4h, h]: torch keeps the four gates' weights
-# stacked in one matrix and computes all four with one product. **Notation:** from here on $W_{ih}$ and $W_{hh}$
-# are torch's matrices as stored, hence the ᵀ in the formula; the recap's (and lesson 03's) $W_{xh}$, $W_{hh}$
-# [d, h], [h, h] were their transposes, one gate's worth. The drawing below is made by the function
-# `draw_lstm_cell`, so it cannot drift from the code; `proj=True` adds the projection of section 8.
+# The drawing: the cell state runs along the top, touched only by ⊙ and +.
 
-# %%
+# %% hidden
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")  # Unicode subscripts (no $…$ mathtext in drawings)
 
 
 def draw_lstm_cell(ax, proj=False):
-    """The LSTM cell: the cell-state line on top, the four gates below, H_t at the right (· W_hrᵀ when proj)."""
+    """The LSTM cell: the cell-state line on top, the four gates below, H_t at the right (· W_projᵀ when proj)."""
     red = "#c00000"
 
     def box(x, y, text, fc="#ffffff", **kw):
@@ -206,12 +141,12 @@ def draw_lstm_cell(ax, proj=False):
                  ((5.85, 1.5), (6.2, 1.5))]:
         arr(a, b)
     if proj:
-        box(7.1, 0.95, "· W_hrᵀ", "#d9ead3", fontsize=9)
+        box(7.1, 0.95, "· W_projᵀ", "#d9ead3", fontsize=9)
         arr((6.55, 1.35), (6.85, 1.1))
     arr((7.1, 0.75) if proj else (6.6, 1.35), (7.4, 0.62))
     ax.text(7.5, -0.4, "→ output, next step", ha="center", fontsize=8)
     ax.text(4.2, 3.4, "C(t) = σ(f) ⊙ C(t−1) + σ(i) ⊙ tanh(g)      H(t) = "
-            + ("(σ(o) ⊙ tanh(C(t))) · W_hrᵀ" if proj else "σ(o) ⊙ tanh(C(t))"), ha="center", fontsize=9)
+            + ("(σ(o) ⊙ tanh(C(t))) · W_projᵀ" if proj else "σ(o) ⊙ tanh(C(t))"), ha="center", fontsize=9)
     ax.set_xlim(-0.5, 8.2)
     ax.set_ylim(-1.3, 3.6)
     ax.axis("off")
@@ -222,56 +157,201 @@ draw_lstm_cell(ax)
 plt.show()
 
 # %% [markdown]
-# ## 4 · torch's stacked weights
+# ## 3 · Your turn: write the step
 #
-# `nn.LSTMCell(d, h)` is one step. Its four parameters hold the four gates stacked along the **rows**, in the order
-# i, f, g, o: `weight_ih` [4h, d] = $[W_{ii}; W_{if}; W_{ig}; W_{io}]$, `weight_hh` [4h, h] likewise, and two bias
-# vectors [4h]. `chunk(4)` along dim 0 takes them apart.
+# **Exercise 1.** Given x [N, d], h [N, h], c [N, h] and `nn.LSTMCell`'s parameters as torch stores them
+# (`weight_ih` [4h, d], `weight_hh` [4h, h], `bias_ih`, `bias_hh` [4h]), return the pair `(h', c')`. Any form
+# works: `@`, `einsum`, `F.linear`. The checker (collapsed) compares with `nn.LSTMCell` and names the usual slips.
+# The course's version follows in section 4, so try first.
+
+# %% hidden
+def lstm_variant(x, h, c, w_ih, w_hh, b_ih, b_hh, order="ifgo", biases="ih hh", tanh_g=True, new_c_in_h=True):
+    """A (possibly wrong) LSTM step, for the checker: blocks read in `order`, a bias left out, tanh(g) forgotten…"""
+    z = x @ w_ih.T + h @ w_hh.T + (b_ih if "ih" in biases else 0) + (b_hh if "hh" in biases else 0)
+    gate = dict(zip(order, z.chunk(4, -1)))
+    c_new = gate["f"].sigmoid() * c + gate["i"].sigmoid() * (gate["g"].tanh() if tanh_g else gate["g"])
+    return gate["o"].sigmoid() * (c_new if new_c_in_h else c).tanh(), c_new
+
+
+def check_lstm_step(fn):
+    """Compare fn with nn.LSTMCell(5, 3) on a batch of 2; name the slip when it is a known one. Returns True/False."""
+    with torch.random.fork_rng():
+        torch.manual_seed(21)
+        ref = nn.LSTMCell(5, 3, dtype=F64)
+        x_, h_, c_ = torch.randn(2, 5, dtype=F64), torch.randn(2, 3, dtype=F64), torch.randn(2, 3, dtype=F64)
+    w = [q.detach() for q in ref.parameters()]  # weight_ih [12, 5], weight_hh [12, 3], bias_ih, bias_hh [12]
+    with torch.no_grad():
+        want = ref(x_, (h_, c_))
+    try:
+        got = fn(x_, h_, c_, *w)
+    except Exception as err:  # report the learner's error instead of raising it
+        msg = str(err)
+        hint = ("chunk(4, dim=0) of the product [N, 4h] splits the batch, not the gates: split its 4h columns with "
+                ".chunk(4, dim=-1) (or the 4h rows of weight_ih and weight_hh with .chunk(4, dim=0))"
+                if "values to unpack" in msg else
+                "torch stores weight_ih as [4h, d] and weight_hh as [4h, h]: multiply by weight_ih.T and weight_hh.T"
+                if "shape" in msg or "size" in msg else "")
+        print(f"✗ my_lstm_step raised {type(err).__name__}: {msg}" + (f"\n  Hint: {hint}." if hint else ""))
+        return False
+    if got is None:
+        print("✗ not done yet: my_lstm_step returned None.")
+        return False
+    if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(v, torch.Tensor) for v in got)):
+        print(f"✗ my_lstm_step returned a {type(got).__name__}: return a pair of tensors (h_new, c_new).")
+        return False
+    for name, v in zip(("h_new", "c_new"), got):
+        if tuple(v.shape) != (2, 3):
+            hint = ": that is [N, 4h], all four blocks; split them with .chunk(4, dim=-1)" if tuple(v.shape) == (2, 12) else ""
+            print(f"✗ {name} has shape {tuple(v.shape)}, expected (N, h) = (2, 3){hint}.")
+            return False
+
+    def same(pair, ref_pair):
+        return all(torch.allclose(a.detach().to(F64), b, rtol=0.0, atol=1e-10) for a, b in zip(pair, ref_pair))
+
+    if same(got, want):
+        print("✓ my_lstm_step matches nn.LSTMCell: the gate order, both biases, c' and h' are right.")
+        return True
+    if same(got[::-1], want):
+        print("✗ h_new and c_new are swapped: return (h', c'), in nn.LSTMCell's order.")
+        return False
+    slips = {}
+    for o in ("ifog", "igfo", "figo", "oifg", "gifo", "ogfi"):  # other orders of the four row blocks
+        who = " (CS231n's and fastbook's)" if o == "ifog" else ""
+        slips[f"you read the gate blocks in the order {', '.join(o)}{who}; torch's is i, f, g, o: "
+              "rows 0:h, h:2h, 2h:3h, 3h:4h"] = {"order": o}
+    slips.update({"bias_hh is missing: torch adds both biases, b_ih and b_hh": {"biases": "ih"},
+                  "bias_ih is missing: torch adds both biases, b_ih and b_hh": {"biases": "hh"},
+                  "both biases are missing: add bias_ih and bias_hh": {"biases": ""},
+                  "the candidate g needs a tanh: c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)": {"tanh_g": False},
+                  "h' = σ(o) ⊙ tanh(c') uses the NEW cell state c', not the old c": {"new_c_in_h": False}})
+    for message, kw in slips.items():
+        if same(got, lstm_variant(x_, h_, c_, *w, **kw)):
+            print(f"✗ {message}.")
+            return False
+    if torch.allclose(got[1].detach().to(F64), want[1], rtol=0.0, atol=1e-10):
+        print("✗ c_new is right, h_new is not: h' = σ(o) ⊙ tanh(c'), with the NEW cell state c'.")
+    else:
+        print("✗ c_new differs from nn.LSTMCell's: blocks = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh → i, f, g, o; "
+              "c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g).")
+    return False
+
+# %%
+def my_lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    ...  # your code here: return (h_new [N, h], c_new [N, h])
+
+
+exercise_1_passed = check_lstm_step(my_lstm_step)
+
+# %% [markdown]
+# ## 4 · The course's step, checked against `nn.LSTMCell`
+#
+# Here is the step every later lesson uses. `F.linear(x, W, b)` is $x W^\top + b$; the last argument, `w_hr`, is the
+# projection of the "Going deeper" section (`None` here).
+
+# %%
+def lstm_step(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+    """x [N, d], h [N, H_out], c [N, H] → (h', c'). Gate blocks in torch's order i, f, g, o."""
+    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return (h if w_hr is None else F.linear(h, w_hr)), c
+
+# %% [markdown]
+# `nn.LSTMCell(d, h)` keeps the four blocks stacked along the **rows** of its parameters. We feed them to
+# `lstm_step` and compare one step; `hx` is the **pair** `(h, c)`.
 
 # %%
 torch.manual_seed(2)
 cell = nn.LSTMCell(d, h, dtype=F64)
 for name, param in cell.named_parameters():
-    blocks = ", ".join(f"{g} {list(b.shape)}" for g, b in zip("ifgo", param.chunk(4, dim=0)))
-    print(f"{name:<10} {str(list(param.shape)):<8} = {blocks}")
-
-# %% [markdown]
-# One step by hand with those blocks: each gate's pre-activation is $X W_{i\cdot}^\top + H W_{h\cdot}^\top$ plus
-# its two bias blocks; then the two update equations. It equals `nn.LSTMCell`, which takes `hx` as the **pair**
-# `(h, c)` and returns the pair `(h', c')`.
-
-# %%
+    print(f"{name:<10} {str(list(param.shape)):<8} = four blocks of {list(param.chunk(4)[0].shape)}: i, f, g, o")
 H0, C0 = torch.randn(N, h, dtype=F64), torch.randn(N, h, dtype=F64)  # [N, h] each
-Wi, Wh = cell.weight_ih.chunk(4), cell.weight_hh.chunk(4)  # 4 × [h, d], 4 × [h, h]
-bi, bh = cell.bias_ih.chunk(4), cell.bias_hh.chunk(4)  # 4 × [h]
-i, f, g, o = (X[0] @ Wi[k].T + bi[k] + H0 @ Wh[k].T + bh[k] for k in range(4))  # [N, h] each
-C1 = torch.sigmoid(f) * C0 + torch.sigmoid(i) * torch.tanh(g)
-H1 = torch.sigmoid(o) * torch.tanh(C1)
 with torch.no_grad():
-    H1_torch, C1_torch = cell(X[0], (H0, C0))
-check("H_1 by hand (four blocks) vs nn.LSTMCell", H1, H1_torch, **EXACT)
-check("C_1 by hand (four blocks) vs nn.LSTMCell", C1, C1_torch, **EXACT)
+    H1, C1 = cell(X[0], (H0, C0))
+check("lstm_step vs nn.LSTMCell, (h', c')", lstm_step(X[0], H0, C0, *cell.parameters()), (H1, C1), **EXACT)
 
 # %% [markdown]
-# ## 5 · `ScratchLSTMCell`
+# ## 5 · The gate-order trap
 #
-# The step as one function, written the way torch computes it: **one** product for all four gates, then
-# `chunk(4, dim=-1)` into i, f, g, o. It takes the input term $X_t W_{ih}^\top + b_{ih}$ already computed, because
-# the layer of section 7 computes that term for all steps at once (lesson 02). `ScratchLSTMCell` and
-# `ScratchLSTM` both call it, so both share one definition of the step.
+# The four blocks can be stacked in any order. torch and cuDNN use **i, f, g, o** (Keras too); CS231n and fastbook
+# use **i, f, o, g**. Read the blocks in another order and nothing fails (all shapes are [N, h]); the numbers are
+# just wrong. `reorder_blocks` permutes the row blocks; it also converts weights saved in another order.
 
 # %%
-def lstm_step(gx, H, C, w_hh, b_hh):
-    """One LSTM step. gx = X_t W_ihᵀ + b_ih [N, 4h], H [N, h or p], C [N, h] → (σ(o)⊙tanh(C_t) [N, h], C_t [N, h])."""
-    gates = gx + H @ w_hh.T + (b_hh if b_hh is not None else 0.0)  # [N, 4h]
-    i, f, g, o = gates.chunk(4, dim=-1)  # torch's order; [N, h] each
-    C = torch.sigmoid(f) * C + torch.sigmoid(i) * torch.tanh(g)  # keep some of the old, add some of the new
-    return torch.sigmoid(o) * torch.tanh(C), C
+def reorder_blocks(w, src, dst="ifgo"):
+    """Permute the four row blocks of a stacked weight [4h, ·] or bias [4h] from order src to order dst."""
+    return w.view(4, -1, *w.shape[1:])[[src.index(gate) for gate in dst]].reshape(w.shape)
+
+
+for order, who in [("ifgo", "torch"), ("ifog", "CS231n, fastbook"), ("igfo", "f and g swapped")]:
+    misread = [reorder_blocks(q.detach(), order) for q in cell.parameters()]  # blocks read as `order`
+    gap = max((a - b).abs().max().item() for a, b in zip(lstm_step(X[0], H0, C0, *misread), (H1, C1)))
+    print(f"blocks read as {', '.join(order)} ({who:<16}): max |Δ| vs nn.LSTMCell = {gap:.4f} "
+          + ("✓" if gap < 1e-12 else "✗"))
+    assert (gap < 1e-12) == (order == "ifgo")
 
 # %% [markdown]
-# The module has `nn.LSTMCell`'s constructor (same argument names and defaults), registers its four parameters
-# with torch's names, shapes and order, and draws them as torch does: $U(-1/\sqrt{h}, 1/\sqrt{h})$. `forward`
-# takes `hx = (h, c)` or `None` (zeros), batched [N, d] or unbatched [d] input, and returns `(h', c')`.
+# ## 6 · `ScratchLSTMCell`
+#
+# A module with `nn.LSTMCell`'s constructor, its parameter names, shapes and order, and its initialisation
+# $U(-1/\sqrt{h}, 1/\sqrt{h})$. `forward` takes batched [N, d] or unbatched [d] input and `hx = (h, c)` or `None`
+# (zeros). Two small functions (collapsed below), `check_args` and `check_input`, refuse what this lesson's layers
+# do not handle, with a message that names the argument, instead of returning a wrong answer.
+
+# %% hidden
+def check_args(**args):
+    """Refuse constructor arguments that torch refuses or that this lesson's layers do not handle."""
+    for name, v in args.items():
+        if name in ("bias", "batch_first", "bidirectional"):
+            if not isinstance(v, bool):
+                raise TypeError(f"{name} should be of type bool, got: {type(v).__name__}")
+        elif name == "dropout":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ValueError(f"dropout should be a number in [0, 1], got {v!r}")
+        elif isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{name} should be an int, got {type(v).__name__}")
+        elif v < 0 or (v == 0 and name != "proj_size"):
+            raise ValueError(f"{name} must be greater than zero" + (" (or 0)" if name == "proj_size" else "")
+                             + f", got {v}")
+    if args.get("proj_size", 0) >= args["hidden_size"]:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+    if args.get("bidirectional"):
+        raise NotImplementedError("bidirectional=True: this lesson's ScratchLSTM runs one direction (lesson 08 adds "
+                                  "the reverse one)")
+
+
+def check_input(module, input, hx, layer):
+    """→ x [(T,) N, d], (h, c) [(L,) N, ·], unbatched. Raises a clear error for input the module cannot take."""
+    who, w = type(module).__name__, next(module.parameters())
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"{who}: input must be a tensor, got {type(input).__name__}"
+                        + (" (packed sequences come in lesson 08)" if type(input).__name__ == "PackedSequence" else ""))
+    dims = (2, 3) if layer else (1, 2)
+    if input.dim() not in dims:
+        raise ValueError(f"{who}: expected input to be {dims[0]}-D or {dims[1]}-D, got {input.dim()}-D")
+    if input.shape[-1] != module.input_size:
+        raise ValueError(f"{who}: input has {input.shape[-1]} features, expected input_size={module.input_size}")
+    if input.numel() == 0:
+        raise ValueError(f"{who}: input of shape {tuple(input.shape)} is empty")
+    if input.dtype != w.dtype:
+        raise ValueError(f"{who}: input dtype {input.dtype} does not match the weights' dtype {w.dtype}")
+    unbatched = input.dim() == dims[0]
+    x = input.unsqueeze(-2) if unbatched else input.transpose(0, 1) if layer and module.batch_first else input
+    lead, n = ((module.num_layers,) if layer else ()), x.shape[-2]
+    sizes = ((module.proj_size or module.hidden_size) if layer else module.hidden_size, module.hidden_size)
+    if hx is None:
+        return x, tuple(x.new_zeros(*lead, n, s) for s in sizes), unbatched
+    if not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(isinstance(s, torch.Tensor) for s in hx)):
+        raise TypeError(f"{who}: hx must be the pair (h, c) of tensors, or None; got a {type(hx).__name__}"
+                        + (f" of shape {tuple(hx.shape)}" if isinstance(hx, torch.Tensor) else ""))
+    for name, s, cols in zip(("h0", "c0") if layer else ("h", "c"), hx, sizes):
+        want = (*lead, cols) if unbatched else (*lead, n, cols)
+        if tuple(s.shape) != want:
+            raise ValueError(f"{who}: {name} has shape {tuple(s.shape)}, expected {want}"
+                             + (" (h0 and c0 are never batch-first)" if layer and sorted(s.shape) == sorted(want) else ""))
+        if s.dtype != x.dtype:
+            raise ValueError(f"{who}: {name} dtype {s.dtype} does not match the input's {x.dtype}")
+    return x, tuple(s.unsqueeze(-2) if unbatched else s for s in hx), unbatched
 
 # %%
 class ScratchLSTMCell(nn.Module):
@@ -279,6 +359,7 @@ class ScratchLSTMCell(nn.Module):
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__()
+        check_args(input_size=input_size, hidden_size=hidden_size, bias=bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         kw = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size, **kw))  # [W_ii; W_if; W_ig; W_io]
@@ -289,194 +370,72 @@ class ScratchLSTMCell(nn.Module):
             nn.init.uniform_(param, -1 / math.sqrt(hidden_size), 1 / math.sqrt(hidden_size))
 
     def forward(self, input, hx=None):
-        unbatched = input.dim() == 1
-        x = input.unsqueeze(0) if unbatched else input  # [N, d]
-        if hx is None:
-            H = C = x.new_zeros(x.shape[0], self.hidden_size)
-        elif isinstance(hx, (tuple, list)) and len(hx) == 2:
-            H, C = (s.unsqueeze(0) if unbatched else s for s in hx)
-        else:
-            raise TypeError(f"LSTMCell takes hx = (h, c), a pair of tensors [N, {self.hidden_size}], or None; "
-                            f"got {type(hx).__name__}")
-        gx = x @ self.weight_ih.T + (self.bias_ih if self.bias else 0.0)  # [N, 4h]
-        H, C = lstm_step(gx, H, C, self.weight_hh, self.bias_hh)
-        return (H.squeeze(0), C.squeeze(0)) if unbatched else (H, C)
+        x, (h, c), unbatched = check_input(self, input, hx, layer=False)  # x [N, d], h and c [N, h]
+        h, c = lstm_step(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 # %% [markdown]
-# Same names, shapes and initial values as `nn.LSTMCell` from the same seed (with `bias=False` both have no
-# biases); then the weights copied both ways with `load_state_dict`.
+# The check is the course's `parity` (lesson 02, collapsed here): scratch and twin run forward and backward on the
+# same inputs, and every output and every gradient (input, h, c, each parameter) must match. First the
+# initial values from the same seed, then `load_state_dict` and parity, with and without biases and `hx`.
 
-# %%
-for kwargs in ({}, {"bias": False}):
-    torch.manual_seed(3)
-    t_init = nn.LSTMCell(d, h, **kwargs)
-    torch.manual_seed(3)
-    s_init = ScratchLSTMCell(d, h, **kwargs)
-    names = [(n, tuple(q.shape)) for n, q in t_init.named_parameters()]
-    assert [(n, tuple(q.shape)) for n, q in s_init.named_parameters()] == names
-    assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters()))
-    print(f"✓ {str(kwargs or 'defaults'):<16} {names}: same names, shapes, initial values")
-s_cell = ScratchLSTMCell(d, h, dtype=F64)
-s_cell.load_state_dict(cell.state_dict())  # torch → scratch
-nn.LSTMCell(d, h, dtype=F64).load_state_dict(s_cell.state_dict())  # scratch → torch
-print("✓ load_state_dict works both ways")
+# %% hidden
+def parity(scratch, twin, *inputs, **tol):
+    """Run scratch and twin on the same inputs, forward and backward. Assert (torch.testing.assert_close, **tol)
+    that every output and every gradient (of each floating input and of each parameter) match; return the count."""
+    def tensors(x):  # the tensors in x, through tuples (an LSTM's (h, c), a PackedSequence)
+        return [x] if torch.is_tensor(x) else [t for y in x for t in tensors(y)] if isinstance(x, tuple) else []
 
-# %% [markdown]
-# **Parity, values and gradients.** `parity` runs a torch module and its scratch twin on the same input and state,
-# forward and backward, and asserts that everything matches: every returned tensor, and the gradients with
-# respect to the input, $h_0$, $c_0$ and every parameter. Random upstream gradients weigh every entry differently
-# (lesson 02), so a mistake anywhere shows. It works for the cells, which return `(h', c')`, and for the layers of
-# section 7, which return `(output, (h_n, c_n))`.
+    def fresh(x):  # a copy whose floating tensors are new leaves that record gradients
+        if torch.is_tensor(x):
+            return x.detach().clone().requires_grad_(x.is_floating_point())
+        if isinstance(x, tuple):
+            parts = [fresh(y) for y in x]
+            return type(x)(*parts) if hasattr(x, "_fields") else tuple(parts)
+        return x
 
-# %%
-def parity(torch_mod, scratch_mod, x, hx=None, **tol):
-    """Run both forward and backward; assert every output and every gradient match. Return the count."""
     runs = []
-    for module in (torch_mod, scratch_mod):
-        leaves = [v.clone().requires_grad_() for v in (x, *(hx or ()))]  # input, h0, c0
-        out = module(leaves[0], tuple(leaves[1:]) if hx is not None else None)
-        flat = [out[0], *out[1]] if isinstance(out[1], tuple) else list(out)  # layer: output, h_n, c_n
-        runs.append((flat, leaves, dict(module.named_parameters())))
-    (out_t, leaves_t, params_t), (out_s, leaves_s, params_s) = runs
-    upstream = [torch.randn_like(v) for v in out_t]  # random upstream gradients
-    for flat in (out_t, out_s):
-        sum((v * u).sum() for v, u in zip(flat, upstream)).backward()
-    names = ["output", "h_n", "c_n"] if len(out_t) == 3 else ["h'", "c'"]
-    pairs = list(zip(names, out_s, out_t))
-    pairs += [(f"grad {n}", a.grad, b.grad) for n, a, b in zip(["input", "h0", "c0"], leaves_s, leaves_t)]
-    pairs += [(f"grad {n}", q.grad, params_t[n].grad) for n, q in params_s.items()]
-    for name, ours, theirs in pairs:
-        torch.testing.assert_close(ours, theirs, **tol, msg=lambda m, name=name: f"{name} differs: {m}")
-    return len(pairs)
-
-# %% [markdown]
-# The cell in float64, with and without `hx`, batched and unbatched, with and without biases:
+    for module in (scratch, twin):
+        module.zero_grad(set_to_none=True)
+        ins = fresh(inputs)
+        outs = tensors(module(*ins))
+        sum((o**2).sum() for o in outs if o.is_floating_point()).backward()
+        runs.append(outs + [t.grad for t in tensors(ins) if t.requires_grad] + [p.grad for p in module.parameters()])
+    for ours, theirs in zip(*runs, strict=True):
+        torch.testing.assert_close(ours, theirs, **tol)
+    return len(runs[0])
 
 # %%
 for bias in (True, False):
+    torch.manual_seed(3)
     t_cell = nn.LSTMCell(d, h, bias=bias, dtype=F64)
+    torch.manual_seed(3)
     s_cell = ScratchLSTMCell(d, h, bias=bias, dtype=F64)
-    s_cell.load_state_dict(t_cell.state_dict())
-    for label, x, hx in [("batched, hx given", X[0], (H0, C0)), ("batched, hx None", X[0], None),
-                         ("unbatched, hx given", X[0, 0], (H0[0], C0[0]))]:
-        n = parity(t_cell, s_cell, x, hx, **EXACT)
-        print(f"✓ bias={str(bias):<5} {label:<20} {n} tensors match (h', c', gradients), |Δ| ≤ 1e-12")
-
-# %% [markdown]
-# ## 6 · The gate-order trap
-#
-# The four blocks can be stacked in any order, and different sources chose differently. torch (and cuDNN) use
-# **i, f, g, o**; CS231n's assignment and fastbook's LSTM use **i, f, o, g**; Keras uses i, f, c, o (= i, f, g, o).
-# Nothing fails when you take the blocks in another order: the shapes are all [N, h]. The numbers are simply
-# wrong. Below, one step with the blocks read in several orders, against `nn.LSTMCell`:
-
-# %%
-def step_in_order(cell, x, H, C, order):
-    """One step of cell's weights, reading the four row blocks in `order` (e.g. 'ifog')."""
-    blocks = dict(zip(order, (x @ cell.weight_ih.T + cell.bias_ih + H @ cell.weight_hh.T + cell.bias_hh).chunk(4, -1)))
-    C = torch.sigmoid(blocks["f"]) * C + torch.sigmoid(blocks["i"]) * torch.tanh(blocks["g"])
-    return torch.sigmoid(blocks["o"]) * torch.tanh(C), C
-
-
-with torch.no_grad():
-    for order, who in [("ifgo", "torch, cuDNN, Keras"), ("ifog", "CS231n, fastbook"), ("igfo", "g and f swapped")]:
-        H_o, C_o = step_in_order(cell, X[0], H0, C0, order)
-        gap = max((H_o - H1_torch).abs().max().item(), (C_o - C1_torch).abs().max().item())
-        print(f"order {', '.join(order)}  ({who:<20}): max |Δ| vs nn.LSTMCell = {gap:.4f}" + ("  ✓" if gap < 1e-12 else "  ✗"))
-        assert (gap < 1e-12) == (order == "ifgo")
-
-# %% [markdown]
-# **Moving weights between conventions.** Weights stored in i, f, o, g order (from another codebase) load into
-# torch after permuting the row blocks: view the [4h, ·] matrix as [4, h, ·], reorder the first axis, flatten back.
-
-# %%
-def reorder_blocks(w, src="ifog", dst="ifgo"):
-    """Permute the four row blocks of a stacked LSTM weight [4h, ·] or bias [4h] from order src to order dst."""
-    return w.view(4, -1, *w.shape[1:])[[src.index(g) for g in dst]].reshape(w.shape)
-
-
-foreign = {n: reorder_blocks(q.detach(), "ifgo", "ifog") for n, q in cell.named_parameters()}  # "their" layout
-fixed = nn.LSTMCell(d, h, dtype=F64)
-fixed.load_state_dict({n: reorder_blocks(w, "ifog", "ifgo") for n, w in foreign.items()})
-with torch.no_grad():
-    check("i,f,o,g weights, blocks reordered, in nn.LSTMCell", fixed(X[0], (H0, C0))[0], H1_torch, **EXACT)
+    same_init = [(n, q.shape) for n, q in s_cell.named_parameters()] == [(n, q.shape) for n, q in t_cell.named_parameters()]
+    assert same_init and all(torch.equal(a, b) for a, b in zip(s_cell.parameters(), t_cell.parameters()))
+    s_cell.load_state_dict(t_cell.state_dict())  # torch → scratch (and back: t_cell.load_state_dict(s_cell.state_dict()))
+    counts = [parity(s_cell, t_cell, X[0], (H0, C0), **EXACT), parity(s_cell, t_cell, X[0], **EXACT),
+              parity(s_cell, t_cell, X[0, 0], (H0[0], C0[0]), **EXACT)]
+    print(f"✓ bias={bias!s:<5} same parameters and init; hx given / None / unbatched: {counts} tensors match")
 
 # %% [markdown]
 # ## 7 · `ScratchLSTM`
 #
-# `nn.LSTM` runs the step over a sequence, in one or more layers. Compared with `nn.RNN` (lessons 02–04):
-#
-# | | shape (H_out = `proj_size` if > 0, else `hidden_size`) |
-# |---|---|
-# | input | (T, N, d), (N, T, d) with `batch_first=True`, or (T, d) unbatched |
-# | `hx` | the **pair** `(h0, c0)` or `None` (zeros); h0 (num_layers, N, H_out), c0 (num_layers, N, h); never batch-first |
-# | returns | `output, (h_n, c_n)`: output (T, N, H_out), the top layer's $H_t$; h_n (num_layers, N, H_out); c_n (num_layers, N, h) |
-# | layer k | `weight_ih_l{k}` (4h, d for k = 0, else H_out), `weight_hh_l{k}` (4h, H_out), `bias_ih_l{k}`, `bias_hh_l{k}` (4h), `weight_hr_l{k}` (p, h) if p > 0 |
-#
-# The layer of this lesson runs **one direction** (`bidirectional=True` raises and points to lesson 08, which
-# adds the reverse direction and packed input), with any `num_layers`, `batch_first`, `dropout` between layers,
-# `bias` and `proj_size` (section 8). One layer over time: the input term of all steps is one product [T, N, 4h];
-# the loop runs `lstm_step` and, when the layer has a projection, multiplies $H_t$ by $W_{hr}^\top$.
-
-# %%
-def run_layer(X, H, C, weights):
-    """One layer over time. X [T, N, d_k], H [N, H_out], C [N, h] → output [T, N, H_out], H_T, C_T."""
-    w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    GX = X @ w_ih.T + (b_ih if b_ih is not None else 0.0)  # the input term of every step: [T, N, 4h]
-    out = []
-    for t in range(X.shape[0]):
-        H_full, C = lstm_step(GX[t], H, C, w_hh, b_hh)  # σ(o) ⊙ tanh(C_t): [N, h]
-        H = H_full @ w_hr.T if w_hr is not None else H_full  # proj_size > 0: [N, p], fed to the next step
-        out.append(H)
-    return torch.stack(out), H, C
-
-# %% [markdown]
-# The inputs, checked as `nn.LSTM` checks them, but with clearer messages where torch's are obscure (below), and
-# brought to one layout: X [T, N, d], h0 [L, N, H_out], c0 [L, N, h].
-
-# %%
-def lstm_inputs(lstm, input, hx):
-    """→ X [T, N, d], h0 [L, N, H_out], c0 [L, N, h], unbatched (bool). Raises with a message that says what is wrong."""
-    if input.dim() not in (2, 3):
-        raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
-    unbatched = input.dim() == 2  # batch_first is ignored for unbatched input, as in torch
-    X = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if lstm.batch_first else input
-    if X.shape[-1] != lstm.input_size:
-        raise RuntimeError(f"input has {X.shape[-1]} features in its last dimension, expected input_size={lstm.input_size}")
-    L, N_, h_out = lstm.num_layers, X.shape[1], lstm.proj_size or lstm.hidden_size
-    if hx is None:
-        return X, X.new_zeros(L, N_, h_out), X.new_zeros(L, N_, lstm.hidden_size), unbatched
-    if not (isinstance(hx, (tuple, list)) and len(hx) == 2 and all(isinstance(s, torch.Tensor) for s in hx)):
-        got = f"a {type(hx).__name__}" + (f" of shape {tuple(hx.shape)}" if isinstance(hx, torch.Tensor) else "")
-        raise TypeError(f"LSTM takes hx = (h0, c0), a pair of tensors, or None for zeros; got {got}. "
-                        f"Here h0 is {(L, N_, h_out)} and c0 is {(L, N_, lstm.hidden_size)}.")
-    for name, s, cols in (("h0", hx[0], h_out), ("c0", hx[1], lstm.hidden_size)):
-        want = (L, cols) if unbatched else (L, N_, cols)
-        if tuple(s.shape) != want:
-            hint = ("h0 and c0 are never batch-first" if sorted(s.shape) == sorted(want) else
-                    f"with proj_size={lstm.proj_size}, h0 has proj_size columns and c0 hidden_size columns"
-                    if lstm.proj_size else "one row per layer")
-            raise RuntimeError(f"Expected {name} of shape {want}, got {tuple(s.shape)}: {hint}")
-    return X, *((s.unsqueeze(1) if unbatched else s) for s in hx), unbatched
-
-# %% [markdown]
-# The module: `nn.LSTM`'s constructor, with the same argument names and defaults and torch's checks; per layer
-# the parameters `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`, `weight_hr_l{k}` in that
-# order, all drawn from $U(-1/\sqrt{h}, 1/\sqrt{h})$ (`weight_hr` too, with h = `hidden_size`, not p).
+# `nn.LSTM` runs the step over a sequence, in one or more layers, like `nn.RNN` in lessons 02–04, with two
+# differences: `hx` is the **pair** `(h0, c0)` (each [L, N, h], never batch-first) and it returns
+# `output, (h_n, c_n)`. Layer k has `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`; layer k > 0
+# reads the output of layer k − 1, with dropout in between in training mode. This lesson's layer runs one
+# direction (lesson 08 adds the reverse one and packed input); `proj_size` is explained in "Going deeper".
 
 # %%
 class ScratchLSTM(nn.Module):
-    """nn.LSTM from scratch (one direction): layers of the LSTM step, parameters stored as torch stores them."""
+    """nn.LSTM from scratch, one direction: layers of lstm_step, parameters stored as torch stores them."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
-        if bidirectional:
-            raise NotImplementedError("this lesson's ScratchLSTM runs one direction; lesson 08 adds bidirectional=True")
-        if proj_size < 0:
-            raise ValueError("proj_size should be a positive integer or zero to disable projections")
-        if proj_size >= hidden_size:
-            raise ValueError("proj_size has to be smaller than hidden_size")
+        check_args(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers, bias=bias,
+                   batch_first=batch_first, dropout=dropout, bidirectional=bidirectional, proj_size=proj_size)
         if dropout > 0 and num_layers == 1:  # torch's warning, word for word (lesson 04)
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
                           f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
@@ -484,207 +443,68 @@ class ScratchLSTM(nn.Module):
         self.batch_first, self.dropout, self.bidirectional, self.proj_size = batch_first, float(dropout), False, proj_size
         h_out, kw = proj_size or hidden_size, {"device": device, "dtype": dtype}
         for k in range(num_layers):
-            d_k = input_size if k == 0 else h_out  # layer k > 0 reads the (projected) output of layer k − 1
+            d_k = input_size if k == 0 else h_out  # layer k > 0 reads the output of layer k − 1
             setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(4 * hidden_size, d_k, **kw)))
             setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * hidden_size, h_out, **kw)))
             if bias:
                 setattr(self, f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * hidden_size, **kw)))
                 setattr(self, f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * hidden_size, **kw)))
-            if proj_size > 0:
+            if proj_size > 0:  # see "Going deeper: proj_size"
                 setattr(self, f"weight_hr_l{k}", nn.Parameter(torch.empty(proj_size, hidden_size, **kw)))
         bound = 1.0 / math.sqrt(hidden_size)  # every parameter, weight_hr too
         for param in self.parameters():
             nn.init.uniform_(param, -bound, bound)
 
-    def weights(self, k):
-        """(weight_ih, weight_hh, bias_ih, bias_hh, weight_hr) of layer k; None for the absent ones."""
-        return tuple(getattr(self, f"{n}_l{k}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
-
-    def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, proj_size={self.proj_size}"
-
-# %% [markdown]
-# `forward`: layer after layer, each from its own row of h0 and c0; dropout on the output of every layer but the
-# last, in training mode only (lesson 04); the output in the layout the input came in.
-
-# %%
-def scratch_lstm_forward(self, input, hx=None):
-    X, H0, C0, unbatched = lstm_inputs(self, input, hx)  # X [T, N, d], H0 [L, N, H_out], C0 [L, N, h]
-    h_n, c_n = [], []
-    for k in range(self.num_layers):
-        X, H, C = run_layer(X, H0[k], C0[k], self.weights(k))
-        h_n.append(H)
-        c_n.append(C)
-        if self.training and self.dropout > 0 and k < self.num_layers - 1:  # never after the top layer
-            X = F.dropout(X, self.dropout, training=True)
-    h_n, c_n = torch.stack(h_n), torch.stack(c_n)  # [L, N, H_out], [L, N, h]
-    if unbatched:
-        return X.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
-    return (X.transpose(0, 1) if self.batch_first else X), (h_n, c_n)  # h_n, c_n are never batch-first
-
-
-ScratchLSTM.forward = scratch_lstm_forward
+    def forward(self, input, hx=None):
+        x, (h0, c0), unbatched = check_input(self, input, hx, layer=True)  # x [T, N, d], h0 and c0 [L, N, ·]
+        h_n, c_n = [], []
+        for k in range(self.num_layers):
+            w = [getattr(self, f"{n}_l{k}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")]
+            h, c = h0[k], c0[k]
+            out = []
+            for x_t in x:
+                h, c = lstm_step(x_t, h, c, *w)
+                out.append(h)
+            x = torch.stack(out)  # [T, N, H_out]: the next layer's input
+            h_n.append(h)
+            c_n.append(c)
+            if self.training and self.dropout > 0 and k < self.num_layers - 1:  # between layers only
+                x = F.dropout(x, self.dropout, training=True)
+        h_n, c_n = torch.stack(h_n), torch.stack(c_n)  # [L, N, H_out], [L, N, h]: never batch-first
+        if unbatched:
+            return x.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
+        return (x.transpose(0, 1) if self.batch_first else x), (h_n, c_n)
 
 # %% [markdown]
-# Same names, shapes and order as `nn.LSTM`, and the same initial values from the same seed, for every stack tried
-# (with and without projection and biases); then `load_state_dict` both ways.
+# Two layers, torch's weights loaded into ours, `hx` given as the pair:
 
 # %%
-for kwargs in ({}, {"num_layers": 2, "proj_size": p}, {"num_layers": 3, "bias": False, "proj_size": 1}):
+torch.manual_seed(4)
+lstm2 = nn.LSTM(d, h, num_layers=L, dtype=F64)
+s_lstm2 = ScratchLSTM(d, h, num_layers=L, dtype=F64)
+s_lstm2.load_state_dict(lstm2.state_dict())  # torch → scratch
+h0, c0 = torch.randn(L, N, h, dtype=F64), torch.randn(L, N, h, dtype=F64)  # [L, N, h] each
+output, (h_n, c_n) = s_lstm2(X, (h0, c0))
+print(f"output {list(output.shape)} = [T, N, h], h_n {list(h_n.shape)} and c_n {list(c_n.shape)} = [L, N, h]")
+n = parity(s_lstm2, lstm2, X, (h0, c0), **EXACT)
+print(f"✓ ScratchLSTM vs nn.LSTM, 2 layers: {n} tensors match (output, h_n, c_n, every gradient), |Δ| ≤ 1e-12")
+
+# %% [markdown]
+# The rest, in one collapsed cell: the same initial values from the same seed, and parity for 1–2 layers ×
+# `proj_size` × `batch_first` × `bias` × (hx given, `None`, unbatched), dropout in training and eval mode, and float32.
+
+# %% hidden
+P = 4  # proj_size in this cell and in "Going deeper": different from every other size
+for kwargs in ({}, {"num_layers": 2, "proj_size": P}, {"num_layers": 3, "bias": False, "proj_size": 1}):
     torch.manual_seed(4)
     t_init = nn.LSTM(d, h, **kwargs)
     torch.manual_seed(4)
     s_init = ScratchLSTM(d, h, **kwargs)
-    names = [(n, tuple(q.shape)) for n, q in t_init.named_parameters()]
-    assert [(n, tuple(q.shape)) for n, q in s_init.named_parameters()] == names
+    assert [(n, q.shape) for n, q in s_init.named_parameters()] == [(n, q.shape) for n, q in t_init.named_parameters()]
     assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters()))
-    print(f"✓ {str(kwargs or 'defaults'):<44} {len(names):>2} parameters: same names, shapes, initial values")
-scratch, torch_twin = ScratchLSTM(d, h, num_layers=2, proj_size=p), nn.LSTM(d, h, num_layers=2, proj_size=p)
-torch_twin.load_state_dict(scratch.state_dict())  # scratch → torch
-scratch.load_state_dict(nn.LSTM(d, h, num_layers=2, proj_size=p).state_dict())  # torch → scratch
-print("✓ load_state_dict works both ways")
+    t_init.load_state_dict(s_init.state_dict())  # scratch → torch works too
 
-# %% [markdown]
-# A first comparison, without projection: two layers, `hx` given as the pair `(h0, c0)`.
 
-# %%
-torch.manual_seed(5)
-lstm2 = nn.LSTM(d, h, num_layers=2, dtype=F64)
-s_lstm2 = ScratchLSTM(d, h, num_layers=2, dtype=F64)
-s_lstm2.load_state_dict(lstm2.state_dict())  # torch → scratch
-h0, c0 = torch.randn(2, N, h, dtype=F64), torch.randn(2, N, h, dtype=F64)  # [num_layers, N, h] each
-with torch.no_grad():
-    out_t, (hn_t, cn_t) = lstm2(X, (h0, c0))
-    out_s, (hn_s, cn_s) = s_lstm2(X, (h0, c0))
-print(f"output {list(out_t.shape)}, h_n {list(hn_t.shape)}, c_n {list(cn_t.shape)}")
-check("output: ScratchLSTM vs nn.LSTM", out_s, out_t, **EXACT)
-check("h_n, c_n: ScratchLSTM vs nn.LSTM", torch.stack([hn_s, cn_s]), torch.stack([hn_t, cn_t]), **EXACT)
-
-# %% [markdown]
-# **The `hx` traps.** `nn.LSTM` needs the pair `(h0, c0)`. Give a one-layer LSTM a single tensor (the habit from
-# `nn.RNN`) and torch answers with an `IndexError` about "index 1", which says nothing about `hx`: it unpacks the
-# tensor along its first axis, looking for h0 and c0. With two layers that unpacking *succeeds* (rows 0 and 1 become
-# "h0" and "c0") and the error is about dimensions. `ScratchLSTM` says what it expected. Then h0 given batch-first,
-# and c0 with the wrong number of rows; last, the part of `nn.LSTM` this lesson leaves out.
-
-# %%
-lstm1, s_lstm1 = nn.LSTM(d, h, dtype=F64), ScratchLSTM(d, h, dtype=F64)  # one layer
-bad_calls = [("hx = h0 alone, one layer", (lstm1, s_lstm1), h0[:1]), ("hx = h0 alone, two layers", (lstm2, s_lstm2), h0),
-             ("h0 batch-first (N, L, h)", (lstm2, s_lstm2), (h0.transpose(0, 1), c0)),
-             ("c0 with one row for two layers", (lstm2, s_lstm2), (h0, c0[:1]))]
-for label, modules, hx in bad_calls:
-    print(label)
-    for module in modules:
-        try:
-            module(X, hx)
-        except (IndexError, RuntimeError, TypeError) as err:
-            print(f"  {type(module).__name__:<12} {type(err).__name__}: {err}")
-try:
-    ScratchLSTM(d, h, bidirectional=True)
-except NotImplementedError as err:
-    print(f"bidirectional=True\n  ScratchLSTM  NotImplementedError: {err}")
-
-# %% [markdown]
-# ## 8 · `proj_size`: an LSTM with a projection
-#
-# With `proj_size = p > 0` (the LSTMP of Sak et al. 2014), each step multiplies the new hidden state by a learned
-# matrix $W_{hr}$ = `weight_hr_l{k}` [p, h], without a bias:
-#
-# $$H_t = \big(\sigma(o_t) \odot \tanh(C_t)\big)\, W_{hr}^\top \quad [N, p], \qquad C_t \text{ stays } [N, h].$$
-#
-# The projected $H_t$ is what everything downstream sees: the **next step** (so `weight_hh` is [4h, **p**]), the
-# **next layer** (so `weight_ih_l1` is [4h, **p**]; the docs once said [4h, h], pytorch#65053), `output` and `h_n`
-# ([·, p]). Only the cell state keeps h columns: `c_n` and `c0` are [L, N, **h**]. The projection is applied at
-# **every** step, not only to the final state, although the docs' wording suggests that to some readers
-# (pytorch#139582). It saves parameters: the recurrent weights shrink from 4h·h to 4h·p + p·h.
-
-# %%
-fig, ax = plt.subplots(figsize=(10, 4))
-draw_lstm_cell(ax, proj=True)
-plt.show()
-torch.manual_seed(6)
-lstmp = nn.LSTM(d, h, num_layers=2, proj_size=p, dtype=F64)
-for name, param in lstmp.named_parameters():
-    print(f"  {name:<13} {tuple(param.shape)}")
-h0p, c0p = torch.randn(2, N, p, dtype=F64), torch.randn(2, N, h, dtype=F64)  # h0 [L, N, p], c0 [L, N, h]
-with torch.no_grad():
-    out_p, (hn_p, cn_p) = lstmp(X, (h0p, c0p))
-print(f"output {list(out_p.shape)} = [T, N, p], h_n {list(hn_p.shape)} = [L, N, p], c_n {list(cn_p.shape)} = [L, N, h]")
-
-# %% [markdown]
-# `ScratchLSTM` with the same weights: first a **single step** (T = 1) of a one-layer LSTM, where the shapes are
-# easiest to read, then the two-layer one above over the whole sequence, values and gradients.
-
-# %%
-torch.manual_seed(7)
-lstmp1, s_lstmp1 = nn.LSTM(d, h, proj_size=p, dtype=F64), ScratchLSTM(d, h, proj_size=p, dtype=F64)  # one layer
-s_lstmp1.load_state_dict(lstmp1.state_dict())  # torch → scratch
-with torch.no_grad():
-    out_1, (hn_1, cn_1) = s_lstmp1(X[:1], (h0p[:1], c0p[:1]))  # one step; h0 [1, N, p], c0 [1, N, h]
-    out_1t, (hn_1t, cn_1t) = lstmp1(X[:1], (h0p[:1], c0p[:1]))
-print(f"one step: output {list(out_1.shape)}, h_n {list(hn_1.shape)}, c_n {list(cn_1.shape)}")
-check("one step, output [1, N, p]: ScratchLSTM vs nn.LSTM", out_1, out_1t, **EXACT)
-check("one step, c_n [1, N, h]: ScratchLSTM vs nn.LSTM", cn_1, cn_1t, **EXACT)
-s_lstmp = ScratchLSTM(d, h, num_layers=2, proj_size=p, dtype=F64)
-s_lstmp.load_state_dict(lstmp.state_dict())
-n = parity(lstmp, s_lstmp, X, (h0p, c0p), **EXACT)
-print(f"✓ whole sequence, 2 layers, proj_size={p}: {n} tensors match (output, h_n, c_n, all gradients), |Δ| ≤ 1e-12")
-
-# %% [markdown]
-# **Projecting only at the end does not give the same network.** Read the docs as "run an ordinary LSTM and
-# project its output" and you get a plain `nn.LSTM(d, h)` followed by $W_{hr}$. Its recurrent weights are
-# [4h, h], so some choice has to be made for them; with the same input weights, biases and $W_{hr}$ and torch's
-# own initial $W_{hh}$, the output differs (the number is printed below). A plain LSTM matches only when its
-# recurrent matrix is the rank-p product `weight_hh @ weight_hr` [4h, h], because
-# $(H^{full} W_{hr}^\top) W_{hh}^\top = H^{full} (W_{hh} W_{hr})^\top$. That is the projection feeding the recurrence
-# at every step, written another way. (The one-layer `lstmp1`, zero initial state, for simplicity.)
-
-# %%
-plain = nn.LSTM(d, h, dtype=F64)  # the "ordinary LSTM" of the end-only reading: weight_hh_l0 is [4h, h]
-with torch.no_grad():
-    for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0"):
-        getattr(plain, name).copy_(getattr(lstmp1, name))
-    out_proj = lstmp1(X)[0]  # [T, N, p]
-    end_only = plain(X)[0] @ lstmp1.weight_hr_l0.T  # [T, N, h] → [T, N, p], projected once at the end
-    plain.weight_hh_l0.copy_(lstmp1.weight_hh_l0 @ lstmp1.weight_hr_l0)  # [4h, p] @ [p, h] = [4h, h], rank p
-    low_rank = plain(X)[0] @ lstmp1.weight_hr_l0.T
-gap = (end_only - out_proj).abs().max().item()
-print(f"plain LSTM + projection at the end, its own W_hh: max |Δ| vs proj_size LSTM = {gap:.4f}  ✗")
-assert gap > 1e-3
-check("plain LSTM with W_hh = weight_hh @ weight_hr, projected", low_rank, out_proj, **EXACT)
-print(f"parameters: proj_size LSTM {sum(q.numel() for q in lstmp1.parameters())}, plain LSTM + W_hr "
-      f"{sum(q.numel() for q in plain.parameters()) + p * h}")
-
-# %% [markdown]
-# ## 9 · Parity: every combination
-#
-# The grid, in **float64** with |Δ| ≤ 1e-12: one to three layers × projection or not × `batch_first` × bias, and
-# for each three runs: batched with `(h0, c0)`, batched with `hx=None`, and unbatched with `(h0, c0)`. Each entry is
-# the number of tensors asserted equal (output, h_n, c_n, the gradients of the input, h0, c0 if given, and of
-# every parameter). The weights go scratch → torch here; `twin` (below) goes the other way.
-
-# %%
-print(f"{'L':<3}{'proj':<6}{'batch_first':<13}{'bias':<7}{'h0,c0':<8}{'None':<8}{'unbatched':<10}")
-for L in (1, 2, 3):
-    for proj in (0, p):
-        for batch_first in (False, True):
-            for bias in (True, False):
-                kw = {"num_layers": L, "proj_size": proj, "batch_first": batch_first, "bias": bias, "dtype": F64}
-                s_m, t_m = ScratchLSTM(d, h, **kw), nn.LSTM(d, h, **kw)
-                t_m.load_state_dict(s_m.state_dict())  # scratch → torch
-                x = torch.randn(*((N, T, d) if batch_first else (T, N, d)), dtype=F64)
-                hx = (torch.randn(L, N, proj or h, dtype=F64), torch.randn(L, N, h, dtype=F64))
-                counts = [parity(t_m, s_m, x, hx, **EXACT), parity(t_m, s_m, x, None, **EXACT),
-                          parity(t_m, s_m, torch.randn(T, d, dtype=F64), tuple(s[:, 0] for s in hx), **EXACT)]
-                print(f"{L:<3}{proj:<6}{str(batch_first):<13}{str(bias):<7}" + "".join(f"{c} ✓".ljust(8) for c in counts))
-print("✓ = every tensor asserted equal to nn.LSTM's, |Δ| ≤ 1e-12")
-
-# %% [markdown]
-# Three more settings: **dropout** between layers in training mode (the same seed before each call, so torch and
-# we draw the same masks) and in evaluation mode, where it does nothing; and **float32**, within `assert_close`'s
-# float32 defaults. `twin` makes a `ScratchLSTM` with a torch module's settings and a copy of its weights.
-
-# %%
 def twin(lstm):
     """A ScratchLSTM with nn.LSTM lstm's settings, dtype, device and a copy of its weights (torch → scratch)."""
     w = lstm.weight_ih_l0
@@ -694,89 +514,105 @@ def twin(lstm):
     return s
 
 
-drop = nn.LSTM(d, h, num_layers=3, dropout=0.5, proj_size=p, dtype=F64)
+one_step = nn.LSTM(d, h, proj_size=P, dtype=F64)  # one step of one projected layer: the shapes are easiest to read
+parity(twin(one_step), one_step, X[:1], (torch.randn(1, N, P, dtype=F64), torch.randn(1, N, h, dtype=F64)), **EXACT)
+runs = 0
+for layers in (1, L):  # (3 layers would equal N = 3: a mix-up of the two would pass unnoticed)
+    for proj in (0, P):
+        for batch_first in (False, True):
+            for bias in (True, False):
+                t_m = nn.LSTM(d, h, layers, bias, batch_first, proj_size=proj, dtype=F64)
+                s_m = twin(t_m)
+                x = X.transpose(0, 1) if batch_first else X
+                hx = (torch.randn(layers, N, proj or h, dtype=F64), torch.randn(layers, N, h, dtype=F64))
+                parity(s_m, t_m, x, hx, **EXACT)
+                parity(s_m, t_m, x, **EXACT)
+                parity(s_m, t_m, X[:, 0], tuple(s[:, 0] for s in hx), **EXACT)  # unbatched (T, d)
+                runs += 3
+drop = nn.LSTM(d, h, num_layers=3, dropout=0.5, proj_size=P, dtype=F64)
 s_drop = twin(drop)
-with torch.random.fork_rng():
-    torch.manual_seed(8)
-    out_t = drop(X)[0]
-    torch.manual_seed(8)
-    out_s = s_drop(X)[0]
-check("dropout=0.5, training mode, 3 layers, proj_size=2", out_s, out_t, **EXACT)
-drop.eval()
-s_drop.eval()
-with torch.no_grad():
-    check("dropout=0.5, eval mode", s_drop(X)[0], drop(X)[0], **EXACT)
-lstm32 = nn.LSTM(d, h, num_layers=2, proj_size=p)
-n = parity(lstm32, twin(lstm32), X.float(), (torch.randn(2, N, p), torch.randn(2, N, h)))
-print(f"✓ float32, 2 layers, proj_size={p}: {n} tensors match within the float32 defaults")
+for mode in ("train", "eval"):
+    getattr(drop, mode)()
+    getattr(s_drop, mode)()
+    with torch.random.fork_rng():  # the same seed before each call: the same dropout masks
+        torch.manual_seed(8)
+        out_s = s_drop(X)[0]
+        torch.manual_seed(8)
+        torch.testing.assert_close(out_s, drop(X)[0], **EXACT)
+lstm32 = nn.LSTM(d, h, num_layers=2, proj_size=P)
+parity(twin(lstm32), lstm32, X.float(), (torch.randn(2, N, P), torch.randn(2, N, h)))  # float32: default tolerances
+print(f"✓ same init as nn.LSTM; {runs} float64 runs (1–2 layers, proj_size, batch_first, bias, hx, unbatched), "
+      "dropout (train, eval) ≤ 1e-12; float32 within its defaults")
 
 # %% [markdown]
-# ## 10 · The forget-gate bias
+# ## 8 · The forget-gate bias
 #
 # At initialisation the forget gate's pre-activation is near 0, so $\sigma(f) \approx 0.5$: the cell state halves at
-# every step, and so does the gradient along the protected path (section 2). The remedy, a positive forget-gate
-# bias, goes back to Gers et al. (2000); Jozefowicz et al. (2015, "An empirical exploration of recurrent network
-# architectures") stressed it again and found that adding a bias of **1** to the forget gate closed the gap
-# between the LSTM and the GRU in their experiments. In torch the forget gate's bias is rows **h : 2h** of
-# `bias_ih_l{k}` and of `bias_hh_l{k}`; the two are added, so set one of them to the value you want and the other to 0.
+# every step, and so does the gradient along its path. The remedy is a positive forget bias $b_f$ (Gers et al.
+# 2000; in Jozefowicz et al. 2015, $b_f = 1$ closed the gap between the LSTM and the GRU). In torch it is rows
+# **h : 2h** of `bias_ih_l{k}` plus those of `bias_hh_l{k}`: set one to $b_f$, the other to 0.
 #
-# How long does the cell state remember? Unroll the update: $C_t = \big(\prod_{k=1}^{t} \sigma(f_k)\big) \odot C_0 +$
-# (what was written at steps 1 … t, kept since). The product of the forget gates is the **share of $C_0$ still in
-# $C_t$**, and it is also the gradient along the protected path, $\partial C_t / \partial C_0$ through the cell-state
-# line. The cell runs an LSTM (8 units, torch's initial weights) on zero input and multiplies up its forget gates,
-# for four values of the forget bias $b_f$. If the gates sat exactly at $\sigma(b_f)$, the share would halve every
-# $\ln 2 / (-\ln \sigma(b_f))$ steps; they also read $H_{t-1}$, so that is only a guide.
+# How long does the cell remember? Unrolled, $C_t = \big(\prod_{k \le t} \sigma(f_k)\big) \odot C_0 + \ldots$: the
+# product of the forget gates is the share of $C_0$ still in $C_t$, and the gradient $\partial C_t / \partial C_0$
+# along the cell-state line. The collapsed cell measures both for four values of $b_f$.
 
-# %%
-def kept_share(b_f, steps=60, hidden=8):
-    """∏ σ(f_k), k = 1 … t (mean over units), t = 1 … steps: the share of C_0 still in C_t, on zero input."""
-    lstm = lstm_with_forget_bias(b_f, hidden)
-    w_hh, b = lstm.weight_hh_l0.detach(), (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()  # [4h, h], [4h]
-    H_, C_ = torch.zeros(1, hidden, dtype=F64), torch.zeros(1, hidden, dtype=F64)
-    kept, shares = torch.ones(1, hidden, dtype=F64), []
-    for _ in range(steps):
-        a_i, a_f, a_g, a_o = (H_ @ w_hh.T + b).chunk(4, -1)  # zero input: the X_t W_ihᵀ term is 0
-        C_ = a_f.sigmoid() * C_ + a_i.sigmoid() * a_g.tanh()
-        H_ = a_o.sigmoid() * C_.tanh()
-        kept = kept * a_f.sigmoid()  # one more forget gate on the cell-state line
-        shares.append(kept.mean().item())
-    return shares
+# %% hidden
+def lstm_with_forget_bias(b_f, hidden=16):
+    """An nn.LSTM(4, hidden), seed 1, whose forget-gate bias (rows hidden:2·hidden of the two biases) sums to b_f."""
+    torch.manual_seed(1)
+    lstm = nn.LSTM(4, hidden, dtype=F64)
+    with torch.no_grad():
+        lstm.bias_ih_l0[hidden:2 * hidden], lstm.bias_hh_l0[hidden:2 * hidden] = b_f, 0.0
+    return lstm
 
 
-shares = {b_f: kept_share(b_f) for b_f in (0.0, 1.0, 3.0, 5.0)}
-for b_f, sh in shares.items():
-    s_f = 1 / (1 + math.exp(-b_f))
-    half = next((t + 1 for t, v in enumerate(sh) if v < 0.5), None)
-    print(f"b_f = {b_f:.0f}: σ(b_f) = {s_f:.4f}, guide {math.log(2) / -math.log(s_f):5.1f} steps; share of C_0 below 1/2 "
-          f"after {half if half else '> 60'} steps; left after 60 steps: {sh[-1]:.4f}")
+def gate_trace(lstm, x):
+    """σ(i), σ(f), σ(o) and C of a one-layer nn.LSTM over x [T, 1, d] → [T, 4, h], checked against nn.LSTM."""
+    w_ih, w_hh, b_ih, b_hh = (q.detach() for q in lstm.parameters())
+    h_, c_, rows = torch.zeros(1, lstm.hidden_size, dtype=F64), torch.zeros(1, lstm.hidden_size, dtype=F64), []
+    for x_t in x:  # x_t [1, d]
+        a_i, a_f, _, a_o = (F.linear(x_t, w_ih, b_ih) + F.linear(h_, w_hh, b_hh)).chunk(4, -1)  # for the picture
+        h_, c_ = lstm_step(x_t, h_, c_, w_ih, w_hh, b_ih, b_hh)
+        rows.append(torch.cat([a_i.sigmoid(), a_f.sigmoid(), a_o.sigmoid(), c_]))
+    with torch.no_grad():
+        _, (hn, cn) = lstm(x)
+    torch.testing.assert_close((h_, c_), (hn[0], cn[0]), **EXACT)
+    return torch.stack(rows)
+
+
+print("b_f   σ(b_f)   ‖∂Y₅₀/∂X₁‖ (section 1)   share of C₀ left after 60 steps (8 units, zero input)")
+shares = {}
+for b_f in (0.0, 1.0, 3.0, 5.0):
+    curves[f"nn.LSTM, forget bias {b_f:.0f}"] = grad_to_inputs(lstm_with_forget_bias(b_f))
+    shares[b_f] = gate_trace(lstm_with_forget_bias(b_f, 8), torch.zeros(60, 1, 4, dtype=F64))[:, 1].cumprod(0).mean(-1)
+    print(f"{b_f:<5.0f} {1 / (1 + math.exp(-b_f)):.4f}   {curves[f'nn.LSTM, forget bias {b_f:.0f}'][0]:10.1e}"
+          f"               {shares[b_f][-1]:.4f}")
 assert shares[5.0][-1] > shares[3.0][-1] > 0.01 > shares[1.0][-1] > shares[0.0][-1]
-
-# %% [markdown]
-# The same shares over the 60 steps, on a log scale: with the default (b_f ≈ 0) almost nothing of $C_0$ is left
-# after 20 steps; with b_f = 3 about 5 % survives 60 steps, with b_f = 5 two thirds.
-
-# %%
-fig, ax = plt.subplots(figsize=(7, 2.8))
+fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+for name, g in curves.items():
+    axes[0].semilogy(range(1, 51), g, label=name)
 for b_f, sh in shares.items():
-    ax.semilogy(range(1, 61), sh, label=f"forget bias {b_f:.0f}")
-ax.set_xlabel("step t")
-ax.set_ylabel("share of C₀ in C_t")
-ax.legend(fontsize=8)
-ax.grid(True, alpha=0.3)
+    axes[1].semilogy(range(1, 61), sh, label=f"forget bias {b_f:.0f}")
+axes[0].set(xlabel="input step t", ylabel="‖∂Y₅₀ / ∂X_t‖", title="how much the last output feels each input")
+axes[1].set(xlabel="step t", ylabel="share of C₀ in C_t", title="what the cell state keeps")
+for ax in axes:
+    ax.legend(fontsize=7)
+    ax.grid(True, alpha=0.3)
 plt.show()
 
 # %% [markdown]
-# ## 11 · Play: the gates at work
-#
-# A small LSTM (one input, 4 hidden units, fixed random weights, input weights × 4 so that the gates react) reads a
-# sequence you choose: a single **pulse**, a **step** that switches on, a **square wave**, or **noise**. The
-# heatmaps show, for every unit (rows) and step (columns), the three gates $\sigma(i)$, $\sigma(f)$, $\sigma(o)$
-# (0 dark purple to 1 yellow) and the cell state $C_t$. The slider sets the forget-gate bias $b_f$ (it replaces
-# the bias of the forget rows): move it and watch $\sigma(f)$ brighten and $C_t$ hold its value for longer. For
-# the pulse, the printout says how many steps it takes for the pulse's trace in $C_t$ to halve. Each call checks the
-# hand-computed states against `nn.LSTM`.
+# With $b_f = 3$ the first input still gets a gradient of about $5 \cdot 10^{-3}$, and 5 % of $C_0$ survives 60
+# steps; with $b_f = 5$, two thirds.
 
-# %%
+# %% [markdown]
+# ## 9 · Play: the gates at work
+#
+# A 4-unit LSTM (one input, fixed random weights) reads a sequence you choose: a **pulse**, a **step**, a **square
+# wave** or **noise**. The heatmaps show the gates σ(i), σ(f), σ(o) (dark 0 to yellow 1) and the cell state $C_t$ for
+# every unit and step. The slider sets the forget bias: raise it and watch σ(f) brighten and the pulse stay in $C_t$.
+# Each call checks its states against `nn.LSTM`.
+
+# %% hidden
 torch.manual_seed(9)
 gate_lstm = nn.LSTM(1, 4, dtype=F64)
 with torch.no_grad():
@@ -797,34 +633,7 @@ def make_pattern(kind, length):
         x = torch.randn(length, generator=torch.Generator().manual_seed(3), dtype=F64)
     return x.view(length, 1, 1)
 
-# %% [markdown]
-# `gate_trace` runs the step by hand (it needs the gates, which `nn.LSTM` does not return) with the forget bias
-# replaced by $b_f$, and checks its final $(H, C)$ against `nn.LSTM` with the same bias.
 
-# %%
-def gate_trace(x, b_f):
-    """σ(i), σ(f), σ(o) and C over time for input x [T, 1, 1] and forget bias b_f → [T, 4 rows, 4 units]."""
-    lstm = nn.LSTM(1, 4, dtype=F64)
-    lstm.load_state_dict(gate_lstm.state_dict())
-    with torch.no_grad():
-        lstm.bias_ih_l0[4:8], lstm.bias_hh_l0[4:8] = b_f, 0.0  # the forget rows h : 2h (here h = 4)
-        w_ih, w_hh, b = lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0
-        H_, C_, rows = torch.zeros(1, 4, dtype=F64), torch.zeros(1, 4, dtype=F64), []
-        for x_t in x:  # x_t [1, 1]
-            a_i, a_f, a_g, a_o = (x_t @ w_ih.T + H_ @ w_hh.T + b).chunk(4, -1)  # [1, 4] each
-            C_ = a_f.sigmoid() * C_ + a_i.sigmoid() * a_g.tanh()
-            H_ = a_o.sigmoid() * C_.tanh()
-            rows.append(torch.cat([a_i.sigmoid(), a_f.sigmoid(), a_o.sigmoid(), C_]))  # [4, 4]
-        _, (hn, cn) = lstm(x)
-    torch.testing.assert_close((H_, C_), (hn[0], cn[0]), **EXACT)
-    return torch.stack(rows)
-
-# %% [markdown]
-# The callback: it checks its arguments, runs the pattern (and, for the pulse, the same LSTM on zeros, to measure
-# the pulse's trace in $C_t$), prints what it found and draws. It returns a small dict, or `None` with a message
-# for settings it cannot use. Labels are plain Unicode, not `$…$`, which has failed intermittently in widgets.
-
-# %%
 def show_gates(pattern="pulse", length=24, forget_bias=0.0):
     """Widget callback: heatmaps of σ(i), σ(f), σ(o) and C over time. Returns a dict, or None with a message."""
     if pattern not in PATTERNS:
@@ -833,14 +642,18 @@ def show_gates(pattern="pulse", length=24, forget_bias=0.0):
     if not (isinstance(length, int) and 3 <= length <= 200):
         print(f"⚠ length = {length!r}: choose between 3 and 200 steps.")
         return None
+    lstm = nn.LSTM(1, 4, dtype=F64)
+    lstm.load_state_dict(gate_lstm.state_dict())
+    with torch.no_grad():
+        lstm.bias_ih_l0[4:8], lstm.bias_hh_l0[4:8] = float(forget_bias), 0.0  # the forget rows h : 2h (h = 4)
     x = make_pattern(pattern, length)
-    rows = gate_trace(x, float(forget_bias))  # [T, 4, 4]: σ(i), σ(f), σ(o), C for 4 units
+    rows = gate_trace(lstm, x)  # [T, 4, 4]: σ(i), σ(f), σ(o), C for 4 units
     means = [rows[:, k].mean().item() for k in range(3)]
     print(f"{pattern}, T = {length}, forget bias {forget_bias:+.1f}: mean σ(i) = {means[0]:.4f}, "
           f"σ(f) = {means[1]:.4f}, σ(o) = {means[2]:.4f}   (✓ states equal nn.LSTM's)")
     half = None
-    if pattern == "pulse":
-        trace = (rows[:, 3] - gate_trace(torch.zeros_like(x), float(forget_bias))[:, 3]).abs().amax(-1)  # [T]
+    if pattern == "pulse":  # the pulse's own trace: C with the pulse minus C on zeros
+        trace = (rows[:, 3] - gate_trace(lstm, torch.zeros_like(x))[:, 3]).abs().amax(-1)  # [T]
         half = next((t - 1 for t in range(2, length) if trace[t] < trace[1] / 2), None)  # the pulse is at step 2
         print(f"the pulse's trace in C: {trace[1]:.4f} at step 2; "
               + (f"below half of that {half} step(s) later" if half else f"still above half at step {length}"))
@@ -851,9 +664,8 @@ def show_gates(pattern="pulse", length=24, forget_bias=0.0):
                      label="pulse's trace in C ÷ its value at step 2")
         axes[0].legend(fontsize=7, loc="upper right")
     axes[0].set_ylabel("input")
-    extent = (0.5, length + 0.5, 11.5, -0.5)
-    axes[1].imshow(rows[:, :3].reshape(length, 12).T, aspect="auto", extent=extent, interpolation="nearest",
-                   vmin=0, vmax=1, cmap="viridis")  # 12 rows: σ(i) of units 0-3, then σ(f), then σ(o)
+    axes[1].imshow(rows[:, :3].reshape(length, 12).T, aspect="auto", extent=(0.5, length + 0.5, 11.5, -0.5),
+                   interpolation="nearest", vmin=0, vmax=1, cmap="viridis")  # σ(i) of units 0-3, then σ(f), σ(o)
     axes[1].hlines([3.5, 7.5], 0.5, length + 0.5, color="white", lw=2)
     axes[1].set_yticks(range(12), [f"{g}{str(u).translate(SUB)}" for g in ("σ(i)", "σ(f)", "σ(o)") for u in range(4)],
                        fontsize=8)
@@ -868,9 +680,6 @@ def show_gates(pattern="pulse", length=24, forget_bias=0.0):
     plt.show()
     return {"pattern": pattern, "length": length, "mean_gates": means, "half_life": half}
 
-# %% [markdown]
-# The widget (move the controls; it redraws each time):
-
 # %%
 # NBVAL_IGNORE_OUTPUT
 gates_ui = widgets.interactive(
@@ -882,182 +691,33 @@ gates_ui = widgets.interactive(
 display(gates_ui)
 
 # %% [markdown]
-# The same callback in plain cells, so that an error inside it cannot hide in the widget. The defaults: the
-# pulse's trace halves within a few steps.
+# The same callback in plain cells (so an error cannot hide in the widget). By default the pulse's trace halves
+# within a few steps; a forget bias of 6 keeps it for 60 steps; −3 forgets it at once. With σ(f) ≈ 1 the whole of
+# $C_t$ drifts too, pulse or not: the cell adds up what the gates write at every step, which is why the pulse's own
+# trace is drawn as a separate line.
 
 # %%
-result = show_gates()
-assert result["half_life"] is not None and result["half_life"] <= 6
-
-# %% [markdown]
-# The extremes: a forget bias of 6 keeps the pulse for the whole sequence; a negative one forgets at once; a long
-# square wave and short noise. With b_f = 6 the red trace even grows a little: the pulse also changed $H$, and
-# through $H$ the later gates. The $C_t$ heatmap drifts too, pulse or not: with $\sigma(f) \approx 1$ the cell adds
-# up what the gates write at every step (their biases act even on zero input), which is why the pulse's own trace
-# is drawn as a separate line.
-
-# %%
-long_memory = show_gates("pulse", 60, 6.0)
-assert long_memory["half_life"] is None
+assert show_gates()["half_life"] <= 6
+assert show_gates("pulse", 60, 6.0)["half_life"] is None
 assert show_gates("pulse", 4, -3.0)["half_life"] == 1
 assert show_gates("square wave", 60, 0.0)["mean_gates"][1] < show_gates("noise", 4, 6.0)["mean_gates"][1]
+assert show_gates("sawtooth") is None and show_gates("pulse", 2) is None  # refused, with a message
 
 # %% [markdown]
-# And settings the callback refuses, with a message instead of a traceback:
-
-# %%
-assert show_gates("sawtooth") is None
-assert show_gates("pulse", 2) is None
-
-# %% [markdown]
-# ## 12 · Exercises
+# ## 10 · Exercise 2: set the forget bias
 #
-# Each exercise has a function to fill in and a checker (collapsed) that runs it and says **what** is wrong. Replace
-# `...` by your code and run the cell and the checker again.
-#
-# **Exercise 1: the LSTM step from stacked weights.** Given x [N, d], h [N, h], c [N, h] and `nn.LSTMCell`'s four
-# parameters as torch stores them (`weight_ih` [4h, d], `weight_hh` [4h, h], `bias_ih`, `bias_hh` [4h]), return
-# the pair `(h', c')`. The checker compares with `nn.LSTMCell` and recognises the usual slips.
-
-# %%
-def my_lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
-    ...  # your code here: return (h_new [N, h], c_new [N, h])
-
-# %% hidden
-def lstm_variant(x, h, c, w_ih, w_hh, b_ih, b_hh, order="ifgo", with_b_ih=True, with_b_hh=True, tanh_g=True):
-    """A (possibly wrong) LSTM step: the gate blocks read in `order`, a bias left out, or tanh(g) forgotten."""
-    z = x @ w_ih.T + h @ w_hh.T + (b_ih if with_b_ih else 0) + (b_hh if with_b_hh else 0)
-    blocks = dict(zip(order, z.chunk(4, -1)))
-    cand = blocks["g"].tanh() if tanh_g else blocks["g"]
-    c_new = blocks["f"].sigmoid() * c + blocks["i"].sigmoid() * cand
-    return blocks["o"].sigmoid() * c_new.tanh(), c_new
-
-
-def check_lstm_step(fn):
-    """Compare fn with nn.LSTMCell(5, 3) on a batch of 2; name the slip when it is a known one. Returns True/False."""
-    with torch.random.fork_rng():
-        torch.manual_seed(21)
-        ref = nn.LSTMCell(5, 3, dtype=F64)
-        x_, h_, c_ = torch.randn(2, 5, dtype=F64), torch.randn(2, 3, dtype=F64), torch.randn(2, 3, dtype=F64)
-    w = [q.detach() for q in ref.parameters()]  # weight_ih [12, 5], weight_hh [12, 3], bias_ih, bias_hh [12]
-    with torch.no_grad():
-        want = ref(x_, (h_, c_))
-    try:
-        got = fn(x_, h_, c_, *w)
-    except Exception as err:  # report the learner's error instead of raising it
-        hint = ("\n  Hint: weight_ih is [4h, d] (torch's layout): multiply by weight_ih.T and weight_hh.T."
-                if "cannot be multiplied" in str(err) else "")
-        print(f"✗ my_lstm_step raised {type(err).__name__}: {err}{hint}")
-        return False
-    if got is None:
-        print("✗ not done yet: my_lstm_step returned None.")
-        return False
-    if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(v, torch.Tensor) for v in got)):
-        print(f"✗ my_lstm_step returned a {type(got).__name__}: return a pair of tensors (h_new, c_new).")
-        return False
-    for name, v in zip(("h_new", "c_new"), got):
-        if tuple(v.shape) != (2, 3):
-            hint = ": that is [N, 4h], all four gates; split them with .chunk(4, dim=-1)" if tuple(v.shape) == (2, 12) else ""
-            print(f"✗ {name} has shape {tuple(v.shape)}, expected (N, h) = (2, 3){hint}.")
-            return False
-
-    def same(pair, ref_pair):
-        return all(torch.allclose(a.to(F64), b, rtol=0.0, atol=1e-10) for a, b in zip(pair, ref_pair))
-
-    if same(got, want):
-        print("✓ my_lstm_step matches nn.LSTMCell: the gate order, both biases, c' and h' are right.")
-        return True
-    if same(got[::-1], want):
-        print("✗ h_new and c_new are swapped: return (h', c'), in nn.LSTMCell's order.")
-        return False
-    slips = {}
-    for o in ("ifog", "igfo", "figo", "oifg", "gifo", "ogfi"):  # other orders of the four row blocks
-        who = " (CS231n's and fastbook's)" if o == "ifog" else ""
-        slips[f"you read the gate blocks in the order {', '.join(o)}{who}; torch's is i, f, g, o: "
-              "rows 0:h, h:2h, 2h:3h, 3h:4h"] = {"order": o}
-    slips.update({"bias_hh is missing: torch adds both biases, b_ih and b_hh": {"with_b_hh": False},
-                  "bias_ih is missing: torch adds both biases, b_ih and b_hh": {"with_b_ih": False},
-                  "the candidate g needs a tanh: c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)": {"tanh_g": False}})
-    for message, kw in slips.items():
-        if same(got, lstm_variant(x_, h_, c_, *w, **kw)):
-            print(f"✗ {message}.")
-            return False
-    if torch.allclose(got[1].to(F64), want[1], rtol=0.0, atol=1e-10):
-        print("✗ c_new is right, h_new is not: h' = σ(o) ⊙ tanh(c'), with the NEW cell state c'.")
-    else:
-        print("✗ c_new differs from nn.LSTMCell's: gates = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh → i, f, g, o; "
-              "c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g).")
-    return False
-
-
-exercise_1_passed = check_lstm_step(my_lstm_step)
-
-# %% [markdown]
-# **Exercise 2: count the parameters.** Return the number of parameters (entries, not tensors) of
-# `nn.LSTM(input_size, hidden_size, num_layers, proj_size=proj_size, bias=bias)`, one direction, from the shapes
-# of section 7 (no module allowed in your answer: compute it). The checker compares with torch for several settings.
-
-# %%
-def lstm_param_count(input_size, hidden_size, num_layers=1, proj_size=0, bias=True):
-    ...  # your code here: return an int
-
-# %% hidden
-def check_lstm_param_count(fn):
-    """Compare fn with the parameter count of nn.LSTM for several settings; name the part that is off."""
-    settings = [(10, 20, 1, 0, True), (10, 20, 2, 0, False), (10, 20, 1, 5, True), (7, 12, 3, 4, True), (3, 8, 2, 2, False)]
-    for d_, h_, L, p_, bias in settings:
-        call = f"lstm_param_count({d_}, {h_}, num_layers={L}, proj_size={p_}, bias={bias})"
-        want = sum(q.numel() for q in nn.LSTM(d_, h_, L, bias=bias, proj_size=p_, device="meta").parameters())
-        try:
-            got = fn(d_, h_, L, p_, bias)
-        except Exception as err:  # report the learner's error instead of raising it
-            print(f"✗ {call} raised {type(err).__name__}: {err}")
-            return False
-        if got is None:
-            print("✗ not done yet: lstm_param_count returned None.")
-            return False
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
-        if isinstance(got, bool) or not hasattr(got, "__index__"):
-            print(f"✗ {call} returned {got!r} ({type(got).__name__}): return an int.")
-            return False
-        got = got.__index__()
-        if got == want:
-            continue
-        h_out = p_ or h_
-        slips = {want - L * p_ * h_: "weight_hr_l{k} [p, h] is missing (one per layer)",
-                 want + L * 4 * h_ * (h_ - h_out): "weight_hh is [4h, proj_size] with a projection, not [4h, h]",
-                 want + (L - 1) * 4 * h_ * (h_ - h_out): "layer k > 0 reads the projected output: weight_ih_l{k} is [4h, proj_size]",
-                 want - L * 4 * h_ * bias: "there are two bias vectors per layer, bias_ih and bias_hh, [4h] each",
-                 want + L * 8 * h_ * (not bias): "bias=False: no bias vectors at all"}
-        slips.pop(want, None)  # a 'slip' that changes nothing in this setting is no explanation
-        hint = slips.get(got, "per layer: 4h·(d_k + H_out) weights, 2·4h biases, p·h projection")
-        print(f"✗ {call} returned {got}, nn.LSTM has {want}. Hint: {hint}.")
-        return False
-    print(f"✓ lstm_param_count matches nn.LSTM for all {len(settings)} settings.")
-    return True
-
-
-exercise_2_passed = check_lstm_param_count(lstm_param_count)
-
-# %% [markdown]
-# **Exercise 3: the forget-gate bias.** Set the forget-gate bias of **every layer** of an `nn.LSTM` (one direction,
-# any `num_layers`, with or without `proj_size`) so that the forget gate's total bias, `bias_ih` + `bias_hh` on the
-# forget rows, equals `value`; leave every other entry unchanged, and keep the parameters themselves (an optimizer
-# may already hold them): change their values in place.
-
-# %%
-def set_forget_bias(lstm, value):
-    ...  # your code here: change lstm's biases in place
+# Set the forget-gate bias of **every layer** of an `nn.LSTM` (one direction, any `num_layers`) so that
+# `bias_ih` + `bias_hh` on the forget rows equals `value`. Leave every other entry unchanged and keep the parameter
+# objects (an optimizer may already hold them): change their values in place.
 
 # %% hidden
 def check_set_forget_bias(fn):
-    """Run fn on a 2-layer nn.LSTM(3, 5, proj_size=2) with value 2.5; check every bias row and parameter."""
+    """Run fn on a 2-layer nn.LSTM(3, 5, proj_size=4) with value 2.5; check every bias row and parameter."""
     with torch.random.fork_rng():
         torch.manual_seed(23)
-        m = nn.LSTM(3, 5, num_layers=2, proj_size=2, dtype=F64)
+        m = nn.LSTM(3, 5, num_layers=2, proj_size=4, dtype=F64)
     before = {n: q.detach().clone() for n, q in m.named_parameters()}
-    objects = {n: q for n, q in m.named_parameters()}
+    objects = dict(m.named_parameters())
     try:
         fn(m, 2.5)
     except Exception as err:  # report the learner's error instead of raising it
@@ -1103,16 +763,122 @@ def check_set_forget_bias(fn):
     print("✓ set_forget_bias: every layer's forget rows sum to the value; nothing else changed.")
     return True
 
+# %%
+def set_forget_bias(lstm, value):
+    ...  # your code here: change lstm's biases in place
 
-exercise_3_passed = check_set_forget_bias(set_forget_bias)
+
+exercise_2_passed = check_set_forget_bias(set_forget_bias)
 
 # %% [markdown]
-# ## 13 · On a GPU
+# ## 11 · Summary
 #
-# The same `parity` check on CUDA when there is one, where `nn.LSTM` runs on **cuDNN** (projection included), for
-# two layers with and without `proj_size`, and for the cell. In float64 the comparison is as tight as on the CPU;
-# in float32 cuDNN would by default use **TF32** (output errors up to ~1e-3, larger in weight gradients), so the
-# cell switches TF32 off and restores the settings afterwards. On a machine without a GPU it prints one line and steps aside.
+# | | |
+# |---|---|
+# | the step | $[i \mid f \mid g \mid o] = X_t W_{ih}^\top + b_{ih} + H_{t-1} W_{hh}^\top + b_{hh}$ [N, 4h]; $C_t = \sigma(f) \odot C_{t-1} + \sigma(i) \odot \tanh(g)$; $H_t = \sigma(o) \odot \tanh(C_t)$ |
+# | why it remembers | $\partial C_t / \partial C_{t-1} = \operatorname{diag}(\sigma(f_t))$ along the cell-state line: no weight matrix, no tanh′ |
+# | torch layout | `weight_ih` [4h, d], `weight_hh` [4h, h], `bias_ih`, `bias_hh` [4h]; row blocks in the order **i, f, g, o** (CS231n, fastbook: i, f, o, g) |
+# | torch calls | `nn.LSTMCell(d, h)(x, (h, c))` → `(h', c')`; `nn.LSTM(d, h, num_layers)(x, (h0, c0))` → `output, (h_n, c_n)` |
+# | shapes | output [T, N, h]; h0, c0, h_n, c_n [L, N, h], never batch-first |
+# | forget bias | rows h : 2h of `bias_ih_l{k}` + `bias_hh_l{k}`; 1 or more keeps the cell state (and its gradient) longer |
+# | parameters | per layer 4h·(d_k + h) + 2·4h; LSTM(10, 20) = 2560 |
+#
+# **Next:** lesson 07, the GRU: two gates, one state. Lesson 08 completes `ScratchLSTM` (two directions, packed
+# input, `proj_size` in full).
+
+# %% [markdown] collapsed
+# ## Going deeper: `proj_size`, an LSTM with a projection
+
+# %% [markdown]
+# With `proj_size = p > 0` (the LSTMP of Sak et al. 2014) each step multiplies the new hidden state by a learned
+# matrix $W_{\text{proj}}$ [p, h], without bias. torch stores it as `weight_hr_l{k}` and its docs call it $W_{hr}$;
+# this course writes $W_{\text{proj}}$, because lesson 07 uses $W_{hr}$ for the GRU's reset block, as torch's GRU docs do.
+#
+# $$H_t = \big(\sigma(o) \odot \tanh(C_t)\big)\, W_{\text{proj}}^\top \quad [N, p], \qquad C_t \text{ stays } [N, h].$$
+#
+# The projected $H_t$ is what everything downstream sees: the **next step** (`weight_hh` is [4h, **p**]), the **next
+# layer** (`weight_ih_l1` is [4h, **p**]; the docs once said otherwise, pytorch#65053), `output` and `h_n`. Only the
+# cell state keeps h columns: `c0`, `c_n` are [L, N, **h**]. The projection acts at **every** step, not only on the
+# final state (pytorch#139582). `lstm_step` does it with its last argument, and `ScratchLSTM` registers
+# `weight_hr_l{k}` after the biases, as torch does; the collapsed grid of section 7 already checked it.
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 4))
+draw_lstm_cell(ax, proj=True)
+plt.show()
+torch.manual_seed(6)
+lstmp = nn.LSTM(d, h, num_layers=L, proj_size=P, dtype=F64)
+print(", ".join(f"{n} {tuple(q.shape)}" for n, q in lstmp.named_parameters() if n.endswith("l0")))
+h0p, c0p = torch.randn(L, N, P, dtype=F64), torch.randn(L, N, h, dtype=F64)  # h0 [L, N, p], c0 [L, N, h]
+out_p, (hn_p, cn_p) = lstmp(X, (h0p, c0p))
+print(f"output {list(out_p.shape)} = [T, N, p], h_n {list(hn_p.shape)} = [L, N, p], c_n {list(cn_p.shape)} = [L, N, h]")
+n = parity(twin(lstmp), lstmp, X, (h0p, c0p), **EXACT)
+print(f"✓ ScratchLSTM vs nn.LSTM, {L} layers, proj_size={P}: {n} tensors match, |Δ| ≤ 1e-12")
+
+# %% [markdown]
+# **Projecting only at the end is another network.** A plain `nn.LSTM(d, h)` followed by $W_{\text{proj}}$, with the
+# same input weights and biases and its own [4h, h] recurrent matrix, gives another output. One way to make it
+# match: give it the rank-p recurrent matrix `weight_hh @ weight_hr` [4h, h], since
+# $(H^{full} W_{\text{proj}}^\top) W_{hh}^\top = H^{full} (W_{hh} W_{\text{proj}})^\top$: that is the per-step
+# projection written another way. With p small the projection saves parameters: 4h·p + p·h recurrent weights
+# instead of 4h·h.
+
+# %%
+torch.manual_seed(7)
+lstmp1, plain = nn.LSTM(d, h, proj_size=P, dtype=F64), nn.LSTM(d, h, dtype=F64)  # one layer each
+with torch.no_grad():
+    for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0"):
+        getattr(plain, name).copy_(getattr(lstmp1, name))
+    out_proj = lstmp1(X)[0]  # [T, N, p]
+    end_only = plain(X)[0] @ lstmp1.weight_hr_l0.T  # [T, N, h] → [T, N, p], projected once, at the end
+    plain.weight_hh_l0.copy_(lstmp1.weight_hh_l0 @ lstmp1.weight_hr_l0)  # [4h, p] @ [p, h] = [4h, h], rank p
+    low_rank = plain(X)[0] @ lstmp1.weight_hr_l0.T
+gap = (end_only - out_proj).abs().max().item()
+print(f"plain LSTM, its own W_hh, projected at the end: max |Δ| vs proj_size LSTM = {gap:.4f}  ✗")
+assert gap > 1e-3
+check("plain LSTM with W_hh = weight_hh @ weight_hr", low_rank, out_proj, **EXACT)
+
+# %% [markdown] collapsed
+# ## Going deeper: bad input gets a clear error
+
+# %% [markdown]
+# `nn.LSTM` needs `hx` as the pair `(h0, c0)`. Give a one-layer LSTM a single tensor (the `nn.RNN` habit) and torch
+# answers `IndexError: index 1 is out of bounds`, which says nothing about `hx`. `check_input` and `check_args`
+# (section 6) make the scratch layers say what is wrong, and refuse what this lesson does not build, rather than
+# return a wrong answer.
+
+# %%
+from torch.nn.utils.rnn import pack_padded_sequence  # only this section needs it
+
+lstm1, s_lstm1 = nn.LSTM(d, h, dtype=F64), ScratchLSTM(d, h, dtype=F64)
+s_cell = ScratchLSTMCell(d, h, dtype=F64)
+bad = [("hx = h0 alone", lambda m: m(X, h0[:1]), (lstm1, s_lstm1)),
+       ("h0 batch-first", lambda m: m(X, (h0[:1].transpose(0, 1), c0[:1])), (lstm1, s_lstm1)),
+       ("float32 input", lambda m: m(X.float()), (lstm1, s_lstm1)),
+       ("packed input", lambda m: m(pack_padded_sequence(X, [7, 5, 2])), (s_lstm1,)),
+       ("cell: h of batch 1, input of batch 3", lambda m: m(X[0], (H0[:1], C0)), (cell, s_cell)),
+       ("cell: c with one column", lambda m: m(X[0], (H0, C0[:, :1])), (cell, s_cell))]
+for label, call, modules in bad:
+    print(label)
+    for module in modules:
+        try:
+            call(module)
+            print(f"  {type(module).__name__:<15} runs")
+        except (IndexError, RuntimeError, TypeError, ValueError) as err:
+            print(f"  {type(module).__name__:<15} {type(err).__name__}: {err}")
+for kwargs in ({"num_layers": 0}, {"bias": 0}, {"bias": "True"}, {"proj_size": h}, {"bidirectional": True}):
+    try:
+        ScratchLSTM(d, h, **kwargs)
+    except (TypeError, ValueError, NotImplementedError) as err:
+        print(f"ScratchLSTM(d, h, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}): {type(err).__name__}: {err}")
+
+# %% [markdown] collapsed
+# ## Going deeper: on a GPU
+
+# %% [markdown]
+# The same `parity` checks on CUDA when there is one, where `nn.LSTM` runs on **cuDNN** (projection included). In
+# float64 they are as tight as on the CPU. In float32 cuDNN would use **TF32** by default (errors up to ~1e-3), so
+# the cell switches TF32 off and restores it afterwards. Without a GPU it prints one line.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -1121,58 +887,31 @@ if DEVICE.type == "cuda":
     torch.backends.cudnn.allow_tf32 = False  # cuDNN's LSTM would otherwise use TF32 for float32
     torch.backends.cuda.matmul.allow_tf32 = False  # the scratch matmuls: full float32 (the default)
     for dtype, tol in [(F64, EXACT), (torch.float32, {})]:
-        for proj in (0, p):
-            g_lstm = nn.LSTM(d, h, num_layers=2, proj_size=proj, device=DEVICE, dtype=dtype)
+        for proj in (0, P):
+            g_lstm = nn.LSTM(d, h, num_layers=L, proj_size=proj, device=DEVICE, dtype=dtype)
             xg = torch.randn(T, N, d, device=DEVICE, dtype=dtype)
-            hg = (torch.randn(2, N, proj or h, device=DEVICE, dtype=dtype), torch.randn(2, N, h, device=DEVICE, dtype=dtype))
-            n = parity(g_lstm, twin(g_lstm), xg, hg, **tol)
+            hg = (torch.randn(L, N, proj or h, device=DEVICE, dtype=dtype), torch.randn(L, N, h, device=DEVICE, dtype=dtype))
+            n = parity(twin(g_lstm), g_lstm, xg, hg, **tol)
             print(f"✓ {torch.cuda.get_device_name()} {dtype} nn.LSTM proj_size={proj}: {n} tensors match")
         g_cell, s_g_cell = nn.LSTMCell(d, h, device=DEVICE, dtype=dtype), ScratchLSTMCell(d, h, device=DEVICE, dtype=dtype)
         s_g_cell.load_state_dict(g_cell.state_dict())
-        n = parity(g_cell, s_g_cell, xg[0], (hg[1][0], hg[1][1]), **tol)  # h, c [N, h] each
+        n = parity(s_g_cell, g_cell, xg[0], (hg[1][0], hg[1][1]), **tol)  # h, c [N, h] each
         print(f"✓ {torch.cuda.get_device_name()} {dtype} nn.LSTMCell: {n} tensors match")
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved_tf32
 else:
     print("No GPU here: skipped (this cell repeats the parity checks against cuDNN's LSTM when a GPU is present).")
 
 # %% [markdown]
-# ## 14 · Summary
-#
-# | | |
-# |---|---|
-# | the step | $A = X_t W_{ih}^\top + b_{ih} + H_{t-1} W_{hh}^\top + b_{hh}$ [N, 4h] → i, f, g, o = `A.chunk(4, -1)`; $C_t = \sigma(f) \odot C_{t-1} + \sigma(i) \odot \tanh(g)$; $H_t = \sigma(o) \odot \tanh(C_t)$ |
-# | why it remembers | along the cell-state line $\partial C_t / \partial C_{t-1} = \operatorname{diag}(\sigma(f_t))$: no weight matrix, no tanh'; a plain RNN's gradient from 49 steps back was ~1e-17 here |
-# | torch layout | `weight_ih` [4h, d], `weight_hh` [4h, H_out], `bias_ih`, `bias_hh` [4h], rows in the order **i, f, g, o** (CS231n / fastbook: i, f, o, g: reorder the blocks to load them) |
-# | torch calls | `nn.LSTMCell(d, h)(x, (h, c))` → `(h', c')`; `nn.LSTM(d, h, num_layers, proj_size=p)(x, (h0, c0))` → `output, (h_n, c_n)` |
-# | shapes | H_out = p if p > 0 else h; output (T, N, H_out); h0, h_n (L, N, H_out); c0, c_n (L, N, **h**); never batch-first |
-# | `hx` | the pair `(h0, c0)` or `None`; a single tensor gives torch's unclear `IndexError: index 1 is out of bounds` |
-# | `proj_size` | $H_t = (\sigma(o) \odot \tanh(C_t)) W_{hr}^\top$ at **every** step, feeding the recurrence and the next layer; `weight_hr_l{k}` [p, h]; `weight_hh_l{k}` and `weight_ih_l{k>0}` [4h, p] |
-# | parameters | per layer 4h·(d_k + H_out) + 2·4h·[bias] + p·h; LSTM(10, 20) = 2560 |
-# | forget bias | rows h : 2h of `bias_ih_l{k}` + `bias_hh_l{k}`; set to 1 or more (Gers 2000, Jozefowicz 2015) so that the cell state and its gradient last |
-# | parity checked | `ScratchLSTMCell`, `ScratchLSTM` (1–3 layers, proj, batch_first, bias, unbatched, dropout) vs torch, float64 ≤ 1e-12: outputs, h_n, c_n, gradients of input, h0, c0, every parameter; `load_state_dict` both ways |
-#
-# **Next:** lesson 07 (GRU): two gates and no separate cell state, and a formula that differs from the paper.
-# Lesson 08 completes `ScratchLSTM` with two directions and packed sequences.
-
-# %% [markdown]
 # ## Solutions
 #
-# Collapsed so they stay out of the way: click the cell to expand. Each solution is passed through its
-# checker (and must pass); then a deliberately wrong answer shows what the checker says.
+# Collapsed so they stay out of the way. Each solution passes its checker; then a wrong answer shows what the
+# checker says.
 
 # %% solution
 def my_lstm_step_solution(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
-    i_, f_, g_, o_ = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=-1)  # torch's order
-    c_new = f_.sigmoid() * c + i_.sigmoid() * g_.tanh()
-    return o_.sigmoid() * c_new.tanh(), c_new
-
-
-def lstm_param_count_solution(input_size, hidden_size, num_layers=1, proj_size=0, bias=True):
-    h_out, total = proj_size or hidden_size, 0
-    for k in range(num_layers):
-        in_k = input_size if k == 0 else h_out  # layer k > 0 reads the (projected) output of layer k − 1
-        total += 4 * hidden_size * (in_k + h_out) + 2 * 4 * hidden_size * bias + proj_size * hidden_size
-    return total
+    i, f, g, o = (x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).chunk(4, dim=-1)  # torch's order
+    c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c_new.tanh(), c_new
 
 
 def set_forget_bias_solution(lstm, value):
@@ -1184,14 +923,11 @@ def set_forget_bias_solution(lstm, value):
 
 
 assert check_lstm_step(my_lstm_step_solution)
-assert check_lstm_param_count(lstm_param_count_solution)
 assert check_set_forget_bias(set_forget_bias_solution)
 
 # %% solution
-# What the checkers say to three common mistakes:
+# What the checkers say to two common mistakes:
 assert not check_lstm_step(lambda x, h, c, *w: lstm_variant(x, h, c, *w, order="ifog"))  # CS231n's order
-assert not check_lstm_param_count(lambda d_, h_, L, p_, bias: lstm_param_count_solution(d_, h_, L, 0, bias) if p_ == 0
-                                  else lstm_param_count_solution(d_, h_, L, p_, bias) - L * p_ * h_)  # no weight_hr
 
 
 def set_both_biases(lstm, value):  # sets bias_ih AND bias_hh to value: the sum is 2·value

@@ -4,38 +4,42 @@ MUTATIONS: (original text, broken text, the mistake) - each edits the scratch co
     the original must appear exactly once in the notebook's code cells, and the broken notebook must fail on
     one of its own assertions (tests/test_mutations.py).
 STAND_IN_SIZES: (old, new) replacements that shrink a GPU cell when the CPU stands in for the GPU.
+CHECKER_CASES: (checker, source defining `answer`, True if it must be accepted, else the hint it must print).
 """
 
+STEP_GATES = 'i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)'
+
 MUTATIONS = [
-    ('i, f, g, o = gates.chunk(4, dim=-1)',
-     'i, f, o, g = gates.chunk(4, dim=-1)',
+    (STEP_GATES,
+     STEP_GATES.replace('i, f, g, o =', 'i, f, o, g ='),
      "read the gate blocks in CS231n's order i, f, o, g (cell and layer share lstm_step)"),
-    ('i, f, g, o = gates.chunk(4, dim=-1)',
-     'i, g, f, o = gates.chunk(4, dim=-1)',
+    (STEP_GATES,
+     STEP_GATES.replace('i, f, g, o =', 'i, g, f, o ='),
      'swap the f and g gate blocks'),
-    ('torch.sigmoid(f) * C + torch.sigmoid(i) * torch.tanh(g)',
-     'torch.sigmoid(f) * torch.tanh(C) + torch.sigmoid(i) * g',
+    ('c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)',
+     'c = torch.sigmoid(f) * torch.tanh(c) + torch.sigmoid(i) * g',
      "put the tanh of c' on the old cell state instead of the candidate g"),
-    ('return torch.sigmoid(o) * torch.tanh(C), C',
-     'return torch.tanh(torch.sigmoid(o) * C), C',
+    ('h = torch.sigmoid(o) * torch.tanh(c)',
+     'h = torch.tanh(torch.sigmoid(o) * c)',
      'apply tanh after the output gate'),
-    (' + (b_hh if b_hh is not None else 0.0)',
-     '',
+    ('F.linear(h, w_hh, b_hh)',
+     'F.linear(h, w_hh)',
      'drop b_hh'),
-    ('GX = X @ w_ih.T + (b_ih if b_ih is not None else 0.0)',
-     'GX = X @ w_ih.T',
-     'drop b_ih in the layer'),
-    ('H = H_full @ w_hr.T if w_hr is not None else H_full',
-     'H = H_full',
+    ('F.linear(x, w_ih, b_ih)',
+     'F.linear(x, w_ih)',
+     'drop b_ih'),
+    ('return (h if w_hr is None else F.linear(h, w_hr)), c',
+     'return h, c',
      'forget the projection (h not multiplied by weight_hr)'),
-    ('out.append(H)',
-     'out.append(H_full)',
-     "project only the final state h_n, not every step's output (pytorch#139582)"),
-    ('H, C = (s.unsqueeze(0) if unbatched else s for s in hx)',
-     'C, H = (s.unsqueeze(0) if unbatched else s for s in hx)',
+    ('h, c = lstm_step(x_t, h, c, *w)\n                out.append(h)',
+     'h_full, c = lstm_step(x_t, h, c, *w[:4])\n                h = h_full if w[4] is None else F.linear(h_full, w[4])\n'
+     '                out.append(h_full)',
+     "project only the recurrence and h_n, not every step's output (pytorch#139582)"),
+    ('x, (h, c), unbatched = check_input(self, input, hx, layer=False)',
+     'x, (c, h), unbatched = check_input(self, input, hx, layer=False)',
      'take hx as (c, h) in the cell'),
-    ('run_layer(X, H0[k], C0[k], self.weights(k))',
-     'run_layer(X, H0[0], C0[0], self.weights(k))',
+    ('h, c = h0[k], c0[k]',
+     'h, c = h0[0], c0[0]',
      'start every layer from h0[0], c0[0]'),
     ('k < self.num_layers - 1',
      'k < self.num_layers',
@@ -58,3 +62,74 @@ MUTATIONS = [
 ]
 
 STAND_IN_SIZES = []
+
+
+def _step(preacts, split="i, f, g, o = {a}.chunk(4, -1)", c_line="c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)",
+          h_line="h2 = torch.sigmoid(o) * torch.tanh(c2)", ret="return h2, c2"):
+    """Source of a my_lstm_step answer: the pre-activations, the split, the two updates, the return."""
+    return ("def answer(x, h, c, w_ih, w_hh, b_ih, b_hh):\n"
+            f"    a = {preacts}\n    {split.format(a='a')}\n    {c_line}\n    {h_line}\n    {ret}")
+
+
+RIGHT = "x @ w_ih.T + b_ih + h @ w_hh.T + b_hh"
+
+CHECKER_CASES = [
+    # exercise 1: the LSTM step (build the core)
+    ("check_lstm_step", _step(RIGHT), True),
+    ("check_lstm_step", _step("torch.einsum('nd,gd->ng', x, w_ih) + torch.einsum('nk,gk->ng', h, w_hh) + b_ih + b_hh"),
+     True),
+    ("check_lstm_step", _step("F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)",
+                              split="i, f, g, o = {a}.view(x.shape[0], 4, -1).unbind(1)"), True),
+    ("check_lstm_step", "def answer(x, h, c, *params):\n"
+                        "    w_ih, w_hh, b_ih, b_hh = (p.chunk(4) for p in params)  # four row blocks each\n"
+                        "    i, f, g, o = (torch.tensordot(x, w_ih[k], dims=([1], [1])) + b_ih[k] + h @ w_hh[k].T + b_hh[k]"
+                        " for k in range(4))\n"
+                        "    c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()\n"
+                        "    return o.sigmoid() * c2.tanh(), c2", True),
+    ("check_lstm_step", "answer = lambda x, h, c, *w: None", "not done yet"),
+    ("check_lstm_step", _step(RIGHT, split="i, f, o, g = {a}.chunk(4, -1)"), "torch's is i, f, g, o"),
+    ("check_lstm_step", _step(RIGHT, split="i, g, f, o = {a}.chunk(4, -1)"), "torch's is i, f, g, o"),
+    ("check_lstm_step", _step("x @ w_ih.T + b_ih + h @ w_hh.T"), "bias_hh is missing"),
+    ("check_lstm_step", _step(RIGHT, split="i, f, g, o = {a}.chunk(4, 0)"), "splits the batch"),
+    ("check_lstm_step", _step("x @ w_ih + b_ih + h @ w_hh + b_hh"), "multiply by weight_ih.T"),
+    ("check_lstm_step", _step(RIGHT, c_line="c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * g"), "needs a tanh"),
+    ("check_lstm_step", _step(RIGHT, h_line="h2 = torch.sigmoid(o) * torch.tanh(c)"), "NEW cell state"),
+    ("check_lstm_step", _step(RIGHT, ret="return c2, h2"), "swapped"),
+    ("check_lstm_step", _step(RIGHT, ret="return torch.cat([h2, c2], -1)"), "return a pair"),
+    # exercise 2: the forget-gate bias of every layer
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n    with torch.no_grad():\n"
+                              "        for k in range(lstm.num_layers):\n"
+                              "            getattr(lstm, f'bias_ih_l{k}')[H:2 * H] = value\n"
+                              "            getattr(lstm, f'bias_hh_l{k}')[H:2 * H] = 0.0", True),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n"
+                              "    for name, q in lstm.named_parameters():\n"
+                              "        if name.startswith('bias_'):\n"
+                              "            q.data[H:2 * H].fill_(value / 2)", True),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n    with torch.no_grad():\n"
+                              "        for name, q in lstm.named_parameters():\n"
+                              "            if name.startswith('bias_ih'):\n                q[H:2 * H] = value\n"
+                              "            elif name.startswith('bias_hh'):\n                q[H:2 * H].zero_()", True),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    pass", "not done yet"),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n    with torch.no_grad():\n"
+                              "        for k in range(lstm.num_layers):\n"
+                              "            getattr(lstm, f'bias_ih_l{k}')[H:2 * H] = value\n"
+                              "            getattr(lstm, f'bias_hh_l{k}')[H:2 * H] = value", "2·value"),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n    with torch.no_grad():\n"
+                              "        lstm.bias_ih_l0[H:2 * H] = value\n        lstm.bias_hh_l0[H:2 * H] = 0.0",
+     "set every layer"),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n    with torch.no_grad():\n"
+                              "        for k in range(lstm.num_layers):\n"
+                              "            getattr(lstm, f'bias_ih_l{k}')[:H] = value\n"
+                              "            getattr(lstm, f'bias_hh_l{k}')[:H] = 0.0", "second block"),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n"
+                              "    for k in range(lstm.num_layers):\n"
+                              "        getattr(lstm, f'bias_ih_l{k}')[H:2 * H] = value", "torch.no_grad"),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n    with torch.no_grad():\n"
+                              "        for k in range(lstm.num_layers):\n"
+                              "            getattr(lstm, f'bias_ih_l{k}')[H:2 * H] = value", "the other still its initial"),
+    ("check_set_forget_bias", "def answer(lstm, value):\n    H = lstm.hidden_size\n"
+                              "    for k in range(lstm.num_layers):\n"
+                              "        b = getattr(lstm, f'bias_ih_l{k}').detach().clone()\n        b[H:2 * H] = value\n"
+                              "        setattr(lstm, f'bias_ih_l{k}', torch.nn.Parameter(b))\n"
+                              "        getattr(lstm, f'bias_hh_l{k}').data[H:2 * H] = 0.0", "replaced by a new object"),
+]
