@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbval.plugin import coalesce_streams, get_sanitize_patterns
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # ci/ is one level down
 PATTERNS = get_sanitize_patterns((ROOT / "ci" / "nbval_sanitize.cfg").read_text())
 SKIP = {"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
         "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"}

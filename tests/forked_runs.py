@@ -11,8 +11,9 @@ front end (ipywidgets' dummy comm), `display` prints.
 The same cells must run clean here unmutated (test_mutations.py checks that for every lesson), so a mutation that
 fails here fails because of the mutation, not because of this runner.
 
-Protocol: the server reads one JSON line {"cells": [...], "timeout": s} per run from stdin and answers one JSON line
-{"error": null | {"cell": i, "ename": ..., "evalue": ...}, "seconds": s}.
+Protocol: the server reads one JSON line {"cells": [...], "timeout": s, "report": [names]} per run from stdin and
+answers one JSON line {"error": null | {"cell": i, "ename": ..., "evalue": ...}, "seconds": s, "report": {name: str}}:
+after the cells ran clean, `report` holds str() of each named variable of the namespace (None when undefined).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def serve() -> None:  # pragma: no cover - runs in the server process
                     if err is not None:
                         result["error"] = {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:6000]}
                         break
+                if result["error"] is None:
+                    result["report"] = {k: (str(shell.user_ns[k]) if k in shell.user_ns else None)
+                                        for k in request.get("report", [])}
                 result["seconds"] = time.perf_counter() - t0
             except BaseException as exc:  # noqa: BLE001 - reported, not hidden
                 result["error"] = {"cell": -1, "ename": type(exc).__name__, "evalue": str(exc)[:6000]}
@@ -94,9 +98,9 @@ class ForkServer:
             [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
 
-    def run(self, cells: list[str], timeout: float = 300) -> dict:
+    def run(self, cells: list[str], timeout: float = 300, report: list[str] = ()) -> dict:
         assert self.proc.poll() is None, "the fork server died"
-        self.proc.stdin.write(json.dumps({"cells": cells, "timeout": timeout}) + "\n")
+        self.proc.stdin.write(json.dumps({"cells": cells, "timeout": timeout, "report": list(report)}) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         assert line, "the fork server closed its output"

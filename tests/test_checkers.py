@@ -3,8 +3,11 @@
 A checker that rejects a correct `einsum` answer discourages a learner who got it right; one that accepts a wrong
 answer teaches the mistake. For each lesson, tests/per_lesson/lesson_NN.py lists CHECKER_CASES: for every checker
 an exercise calls (`exercise_N_passed = check_x(answer)`), at least two different correct answers it must accept
-and at least three typical wrong ones it must reject, each with the hint it must print. The lesson's cells run in a
-fork of a warm process (forked_runs.py), then tests/probes/checker_probe.py feeds the checkers in that namespace.
+and at least three typical wrong ones it must reject, each with the hint it must print. The lesson's cells run once
+in a fork of a warm process (the unmutated run of tests/test_mutations.py, which also probes the Scratch classes),
+then tests/probes/checker_probe.py feeds the checkers in that namespace
+(test_mutations.py::TestLessonNN::test_checkers_accept_right_answers_and_name_wrong_ones). The test below checks
+that every checker has its cases; the last ones show that the probe itself can fail.
 """
 
 from __future__ import annotations
@@ -20,13 +23,6 @@ from forked_runs import ForkServer
 
 PROBE = (Path(__file__).parent / "probes" / "checker_probe.py").read_text()
 MIN_RIGHT, MIN_WRONG = 2, 3
-
-
-@pytest.fixture(scope="module")
-def forks():
-    server = ForkServer()
-    yield server
-    server.close()
 
 
 def exercise_checkers(name: str) -> list[str]:
@@ -51,17 +47,38 @@ def test_every_checker_has_right_and_wrong_answers(lesson):
     assert not unknown, f"CHECKER_CASES name checkers that {name} has no exercise for: {unknown}"
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_checkers_accept_right_answers_and_name_wrong_ones(lesson, forks):
-    name = notebook_name(lesson)
-    cases = getattr(lesson_data(lesson), "CHECKER_CASES", [])
-    if not cases:
-        pytest.fail(f"{name}: no CHECKER_CASES in tests/per_lesson/lesson_{lesson}.py")
-    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    cells = [c.source for c in nb.cells if c.cell_type == "code"]
-    cells.append(PROBE + f"\n\nprobe_checkers({cases!r}, globals())\n")
-    result = forks.run(cells)
-    assert result["error"] is None, (
-        f"{name}: code cell {result['error']['cell']} ({'the probe' if result['error']['cell'] == len(cells) - 1 else 'the lesson'}) "
-        f"raised {result['error']['ename']}: {result['error']['evalue']}"
-    )
+def checker_cells(cases) -> list[str]:
+    """The probe as one more cell; its verdict left in `checker_report` ("ok: …" or "FAILED: …")."""
+    return [PROBE + "\n\ntry:\n    checker_report = 'ok: ' + str(probe_checkers(" + repr(list(cases)) + ", globals()))"
+            " + ' cases'\nexcept AssertionError as _probe_error:\n    checker_report = f'FAILED: {_probe_error}'\n"]
+
+
+CHECKER = """
+def check_double(fn):
+    try:
+        got = fn(3)
+    except Exception as err:
+        print(f"✗ raised {err}")
+        return False
+    if got != 6:
+        print("✗ double 3 is 6" + (": you added 2" if got == 5 else ""))
+        return False
+    print("✓")
+    return True
+"""
+
+
+@pytest.mark.parametrize("cases, verdict", [
+    ([("check_double", "answer = lambda x: 2 * x", True), ("check_double", "answer = lambda x: x + 2", "added 2")],
+     "ok: 2 cases"),
+    ([("check_double", "answer = lambda x: x + x + 1", True)], "rejected a correct answer"),
+    ([("check_double", "answer = lambda x: x * 2", "added 2")], "accepted a wrong answer"),
+    ([("check_double", "answer = lambda x: x + 2", "forgot")], "did not name the mistake"),
+])
+def test_the_probe_can_fail(cases, verdict):
+    server = ForkServer()
+    try:
+        result = server.run([CHECKER] + checker_cells(cases), report=["checker_report"])
+    finally:
+        server.close()
+    assert result["error"] is None and verdict in result["report"]["checker_report"], result

@@ -1,4 +1,5 @@
-"""Break a scratch layer the way learners do and check that its notebook fails.
+"""Break a scratch layer the way learners do and check that its notebook fails; run each lesson unmutated once,
+with the Scratch-class probe and the checker probe (tests/probes/) in the same run.
 
 A parity claim that cannot fail proves nothing. Each mutation (listed per lesson in tests/per_lesson/lesson_NN.py)
 edits a lesson's scratch code (the original text must be there exactly once, so the list cannot silently go
@@ -13,6 +14,8 @@ import nbformat
 import pytest
 from conftest import LESSONS, ROOT, lesson_data, notebook_name
 from forked_runs import ForkServer
+from test_checkers import checker_cells
+from test_scratch_refusals import probed_cells
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +50,24 @@ def with_gpu_branches_on_cpu(name, cells, stand_in_sizes=()):
     return cells
 
 
-def check_unmutated(forks, name, stand_in_sizes=()):
-    result = forks.run(with_gpu_branches_on_cpu(name, code_sources(name), stand_in_sizes))
-    assert result["error"] is None, (
-        f"{name} does not run clean in the forked runner, unmutated, GPU cells run on the CPU: {result['error']}"
+def run_unmutated(forks, name, data) -> dict:
+    """The lesson unmutated, GPU cells run on the CPU, with two probes in the same run: every Scratch class against
+    its twin (test_scratch_refusals.py) and every exercise checker against right and wrong answers
+    (test_checkers.py). One notebook run in a fork serves all three tests."""
+    cells = with_gpu_branches_on_cpu(name, code_sources(name), data.STAND_IN_SIZES)
+    cells, origin = probed_cells(cells, getattr(data, "COMPLETE_LAYERS", ()))
+    cells += checker_cells(getattr(data, "CHECKER_CASES", []))
+    origin.append(None)
+    result = forks.run(cells, report=["scratch_report", "checker_report"])
+    if result["error"] is not None and result["error"]["cell"] >= 0:
+        where = origin[result["error"]["cell"]]
+        result["error"]["cell"] = "a probe" if where is None else where
+    return result
+
+
+def check_unmutated(run: dict, name: str) -> None:
+    assert run["error"] is None, (
+        f"{name} does not run clean in the forked runner, unmutated, GPU cells run on the CPU: {run['error']}"
     )
 
 
@@ -75,8 +92,23 @@ def lesson_class(lesson: str):
     cases = list(data.MUTATIONS)
 
     class Mutations:
-        def test_unmutated_lesson_runs_clean_gpu_cells_included_on_the_cpu(self, forks):
-            check_unmutated(forks, name, data.STAND_IN_SIZES)
+        @pytest.fixture(scope="class")
+        def unmutated(self, forks):
+            return run_unmutated(forks, name, data)
+
+        def test_unmutated_lesson_runs_clean_gpu_cells_included_on_the_cpu(self, unmutated):
+            check_unmutated(unmutated, name)
+
+        def test_scratch_classes_match_torch_or_refuse_clearly(self, unmutated):
+            check_unmutated(unmutated, name)
+            report = unmutated["report"]["scratch_report"]
+            assert report.startswith("ok: "), f"{name}: {report}"
+
+        def test_checkers_accept_right_answers_and_name_wrong_ones(self, unmutated):
+            check_unmutated(unmutated, name)
+            assert getattr(data, "CHECKER_CASES", None), f"{name}: no CHECKER_CASES in tests/per_lesson/"
+            report = unmutated["report"]["checker_report"]
+            assert report.startswith("ok: "), f"{name}: {report}"
 
         @pytest.mark.parametrize("original, broken, mistake", cases, ids=[m[2] for m in cases])
         def test_breaking_the_scratch_layer_fails_the_notebook(self, forks, original, broken, mistake):

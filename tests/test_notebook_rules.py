@@ -240,3 +240,50 @@ def test_scratch_modules_take_their_twins_arguments(notebook):
             f"{path.name}: {cls}({', '.join(f'{a}={d!r}' for a, d in got)}) must take nn.{twin}'s arguments "
             f"({', '.join(f'{a}={d!r}' for a, d in want)}), same names, defaults and order"
         )
+
+
+MAIN_PATH_WORDS, MAIN_PATH_CODE_LINES = 1800, 220  # about 45 minutes with the exercises (README rule 9)
+
+
+def main_path_size(nb: dict) -> tuple[int, int]:
+    """(visible words of prose, visible lines of code): what a learner sees without expanding anything. Hidden:
+    code cells whose source is collapsed (metadata jupyter.source_hidden) and every cell under a heading collapsed
+    in JupyterLab (jp-MarkdownHeadingCollapsed) down to the next heading of the same or a higher level. Words are
+    runs of letters, digits, _ and '; a $…$ formula counts as one word."""
+    words = lines = 0
+    collapsed_at = None
+    for c in nb["cells"]:
+        src = source(c)
+        if c["cell_type"] == "markdown":
+            m = re.match(r"^(#{1,6})\s", src.lstrip())
+            level = len(m.group(1)) if m else None
+            if level is not None and collapsed_at is not None and level <= collapsed_at:
+                collapsed_at = None
+            hidden = collapsed_at is not None
+            if level is not None and not hidden and c.get("metadata", {}).get("jp-MarkdownHeadingCollapsed"):
+                collapsed_at = level  # the heading itself stays visible
+            if not hidden:
+                words += len(re.findall(r"[A-Za-z0-9_']+", re.sub(r"\$[^$]*\$", " x ", src)))
+        elif c["cell_type"] == "code":
+            if collapsed_at is None and not c.get("metadata", {}).get("jupyter", {}).get("source_hidden"):
+                lines += len([ln for ln in src.splitlines() if ln.strip()])
+    return words, lines
+
+
+def test_main_path_fits_the_budget(notebook):
+    path, nb = notebook
+    words, lines = main_path_size(nb)
+    assert words <= MAIN_PATH_WORDS and lines <= MAIN_PATH_CODE_LINES, (
+        f"{path.name}: the main path has {words} visible words and {lines} visible code lines (budget "
+        f"{MAIN_PATH_WORDS} and {MAIN_PATH_CODE_LINES}): move what is not the learner's path into a collapsed "
+        "section (# %% [markdown] collapsed) or a collapsed cell (# %% hidden)")
+
+
+def test_main_path_size_counts_only_what_is_visible():
+    md = lambda text, **meta: {"cell_type": "markdown", "source": text, "metadata": meta}  # noqa: E731
+    code = lambda text, **meta: {"cell_type": "code", "source": text, "metadata": meta}  # noqa: E731
+    nb = {"cells": [md("# Title\n\nfour words here $x_t$"), code("a = 1\n\nb = 2"),
+                    code("hidden = 1", jupyter={"source_hidden": True}),
+                    md("## Going deeper", **{"jp-MarkdownHeadingCollapsed": True}), md("not counted at all"),
+                    code("c = 3"), md("### a sub-heading stays hidden"), md("## Back on the path"), code("d = 4")]}
+    assert main_path_size(nb) == (1 + 4 + 1 + 2 + 4, 3)

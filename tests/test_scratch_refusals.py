@@ -1,19 +1,18 @@
 """Nothing silently wrong: every Scratch class of every lesson gives what its torch twin gives, or refuses clearly.
 
-The lesson's code cells run in a fork of a warm process (forked_runs.py); after each cell that defines a
-`class Scratch…`, the class is collected (so an early, partial version is probed too, not only the last one);
-at the end tests/probes/scratch_probe.py feeds every collected class the constructor arguments and inputs listed
-there, beside its twin. Two more tests show that the probe can fail: a class that broadcasts a wrong-batch h0
-and one that reads an unbatched input as a batch are both reported.
+Each lesson's code cells run once in a fork of a warm process (the unmutated run of tests/test_mutations.py, which
+also probes the checkers: one run serves both); after each cell that defines a `class Scratch…`, the class is
+collected (so an early, partial version is probed too, not only the last one); at the end
+tests/probes/scratch_probe.py feeds every collected class the constructor arguments and inputs listed there,
+beside its twin (test_mutations.py::TestLessonNN::test_scratch_classes_match_torch_or_refuse_clearly). The tests
+below show that the probe passes a correct class and reports silently wrong ones.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import LESSONS, ROOT, notebook_name
 from forked_runs import ForkServer
 
 PROBE = (Path(__file__).parent / "probes" / "scratch_probe.py").read_text()
@@ -26,28 +25,31 @@ def forks():
     server.close()
 
 
-def probed_cells(cells: list[str]) -> list[str]:
+def probed_cells(cells: list[str], complete: tuple = ()) -> tuple[list[str], list[int | None]]:
+    """The cells with the probe around them, and for each the index of the lesson's own cell (None: the probe's).
+    The verdict is left in `scratch_report` ("ok: …" or "FAILED: …") rather than raised, so that the cells after it
+    (another probe) still run. `complete`: names of classes that must be complete drop-ins, `all_weights` included
+    (COMPLETE_LAYERS in tests/per_lesson/lesson_NN.py)."""
     # The probe's module runs in a namespace of its own (a lesson's `N = 3` must not change the probe's N).
-    out = [f"_scratch_probe = {{}}\nexec({PROBE!r}, _scratch_probe)\nScratchProbe = _scratch_probe['ScratchProbe']"]
+    out = [f"_scratch_probe = {{}}\nexec({PROBE!r}, _scratch_probe)\nScratchProbe = _scratch_probe['ScratchProbe']\n"
+           f"ScratchProbe.COMPLETE = {tuple(complete)!r}"]
+    origin: list[int | None] = [None]
     for i, src in enumerate(cells):
         out.append(src)
+        origin.append(i)
         if "class Scratch" in src:
             out.append(f"ScratchProbe.collect(globals(), {i})")
-    out.append("ScratchProbe.report()")
-    return out
+            origin.append(None)
+    out.append("try:\n    scratch_report = 'ok: ' + '; '.join(ScratchProbe.report())\n"
+               "except AssertionError as _probe_error:\n    scratch_report = f'FAILED: {_probe_error}'")
+    origin.append(None)
+    return out, origin
 
 
 def run_probe(forks, cells):
-    result = forks.run(probed_cells(cells))
-    return result["error"]
-
-
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_scratch_classes_match_torch_or_refuse_clearly(lesson, forks):
-    name = notebook_name(lesson)
-    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    error = run_probe(forks, [c.source for c in nb.cells if c.cell_type == "code"])
-    assert error is None, f"{name}: {error['ename']}: {error['evalue']}"
+    result = forks.run(probed_cells(cells)[0], report=["scratch_report"])
+    assert result["error"] is None, result["error"]
+    return result["report"]["scratch_report"]
 
 
 CORRECT_CELL = '''
@@ -80,7 +82,8 @@ class ScratchRNNCell(nn.Module):
 
 
 def test_the_probe_passes_a_correct_class(forks):
-    assert run_probe(forks, [CORRECT_CELL]) is None
+    report = run_probe(forks, [CORRECT_CELL])
+    assert report.startswith("ok: ScratchRNNCell (cell 0): ") and "inputs equal to torch's" in report, report
 
 
 @pytest.mark.parametrize("broken, expected", [
@@ -93,5 +96,17 @@ def test_the_probe_reports_a_silently_wrong_class(forks, broken, expected):
     replacement = {"unbatched = x.dim() == 1": "unbatched = False"}.get(broken, "if False:")
     cell = CORRECT_CELL.replace(broken, replacement)
     assert cell != CORRECT_CELL
-    error = run_probe(forks, [cell])
-    assert error is not None and error["ename"] == "AssertionError" and expected in error["evalue"], error
+    report = run_probe(forks, [cell])
+    assert report.startswith("FAILED: ") and expected in report, report
+
+
+def test_a_complete_layer_needs_torchs_all_weights(forks):
+    cell = ("import torch\nfrom torch import nn\n\nclass ScratchGRU(nn.GRU):\n"
+            "    @property\n    def all_weights(self):\n        raise AttributeError('all_weights')\n")
+    cells, _ = probed_cells([cell], complete=("ScratchGRU",))
+    report = forks.run(cells, report=["scratch_report"])["report"]["scratch_report"]
+    assert report.startswith("FAILED: ") and "all_weights fails" in report, report
+    cells, _ = probed_cells([cell.replace("raise AttributeError('all_weights')", "return super().all_weights")],
+                            complete=("ScratchGRU",))
+    report = forks.run(cells, report=["scratch_report"])["report"]["scratch_report"]
+    assert report.startswith("ok: "), report

@@ -45,6 +45,24 @@ class ScratchProbe:
                     and all(obj is not known for _, known in cls.found)):
                 cls.found.append((cell, obj))
 
+    COMPLETE = ()  # names of classes that must be complete drop-ins (all_weights included); set by the test
+
+    @staticmethod
+    def all_weights_problems(ours, ref, where):
+        """torch's all_weights: one list per layer-direction of its parameters, in registration order."""
+        try:
+            got = [[p.shape for p in group] for group in ours.all_weights]
+            same = all(a is b for group, names in zip(ours.all_weights, ref._all_weights)
+                       for a, b in zip(group, (getattr(ours, n) for n in names)))
+        except Exception as exc:  # noqa: BLE001
+            return [f"{where}: all_weights fails: {type(exc).__name__}: {exc}"]
+        want = [[p.shape for p in group] for group in ref.all_weights]
+        if got != want:
+            return [f"{where}: all_weights shapes {got}, torch's {want}"]
+        if not same:
+            return [f"{where}: all_weights must hold the parameters themselves, in torch's order"]
+        return []
+
     @staticmethod
     def clear(exc):
         return isinstance(exc, _CLEAR) and not isinstance(exc, (IndexError, KeyError)) \
@@ -147,6 +165,8 @@ class ScratchProbe:
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"{name}({args}): nn.{twin.__name__}'s state_dict does not load: {exc}")
                 continue
+            if hasattr(ours, "all_weights") or name in cls.COMPLETE:
+                problems += cls.all_weights_problems(ours, ref, f"{name}({args})")
             ref, ours = ref.double().eval(), ours.double().eval()
             for label, inputs in cls.inputs(twin, kw):
                 where = f"{name}({args}) on {label}"
