@@ -1,28 +1,23 @@
 # %% [markdown]
 # # 01 · One step of a recurrent network
 #
-# A recurrent neural network (RNN) reads a sequence one element at a time and carries a **hidden state**
-# from one step to the next: a vector that summarises what it has seen so far. Everything an RNN does is
-# one small formula, applied again and again:
+# Type "see you tomo" on a phone and the keyboard offers "tomorrow". For that it must remember the letters it
+# has read, in a memory of fixed size, however long the message. A **recurrent neural network** (RNN) reads a
+# sequence one element at a time (letters, words, a sensor's readings) and keeps a **hidden state**: a vector
+# that sums up everything read so far. Each new element updates it with one small formula, the same at every
+# step:
 #
 # $$H_t = \varphi\left(X_t W_{xh} + H_{t-1} W_{hh} + b\right)$$
 #
-# In this lesson you build that one step from scratch, then build `ScratchRNNCell`, a drop-in twin of
-# PyTorch's `nn.RNNCell`, and check, with assertions that would fail if you were wrong, that the two agree
-# number for number: same outputs, same gradients, weights moving freely between them with `load_state_dict`.
+# You write that step yourself, check it against PyTorch's `nn.RNNCell` number for number, gradients included,
+# and wrap it in `ScratchRNNCell`, a drop-in twin of `nn.RNNCell`.
 #
 # **You should know:** matrix products and their shapes, PyTorch tensors, and what `loss.backward()` does.
 # Nothing about RNNs yet.
-#
-# **Contents:** 1 · the formula and its shapes · 2 · the step from scratch · 3 · torch's `nn.RNNCell` and its
-# weight layout · 4 · `ScratchRNNCell` · 5 · parity, values and gradients · 6 · one matmul instead
-# of two · 7 · why tanh · 8 · play with the shapes · 9 · counting parameters · 10 · traps · 11 · exercises ·
-# 12 · on a GPU · 13 · summary · solutions
 
 # %% [markdown]
 # ## Setup
-# Every lesson starts the same way: imports, a fixed seed (so your numbers match the ones printed here),
-# four decimals when printing tensors, and the device, used only by the GPU cell near the end.
+# Imports, a fixed seed (so your numbers match the ones printed here), four decimals, and the device.
 
 # %%
 import math
@@ -31,345 +26,377 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from IPython.display import display
+from IPython.utils.capture import capture_output
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only the GPU cell uses it
 
 # %% [markdown]
-# ## 1 · The formula, with every shape
+# ## 1 · The step, with every shape
 #
-# A sequence is a list of vectors read in order: a sentence read word by word (each word turned into a vector of
-# $d$ numbers), a sensor giving $d$ readings every second, a melody note by note. We process $N$ sequences at
-# once (a **batch**). At step $t$ each of them gives one input vector of $d$ features, so the inputs of the
-# step form a matrix $X_t$ with one row per sequence. The hidden state has $h$ numbers per sequence.
+# We read $N$ sequences at once (a **batch**). At step $t$ each gives a vector of $d$ features: together a
+# matrix $X_t$, one row per sequence. The state has $h$ numbers per sequence.
 #
 # | symbol | shape | what it is |
 # |---|---|---|
-# | $X_t$ | [N, d] | the inputs at step $t$, one row per sequence in the batch |
-# | $H_{t-1}$ | [N, h] | the hidden state from the previous step (zeros before the first step) |
-# | $W_{xh}$ | [d, h] | input-to-hidden weights |
-# | $W_{hh}$ | [h, h] | hidden-to-hidden weights: how the past feeds the present |
-# | $b$ | [h] | a bias, added to every row (broadcast) |
-# | $\varphi$ | — | a nonlinearity applied element by element: tanh (default) or ReLU |
-# | $H_t$ | [N, h] | the new hidden state |
-#
-# The shapes fit together like this:
-#
-# $$\underbrace{X_t}_{[N,d]}\,\underbrace{W_{xh}}_{[d,h]} \;+\; \underbrace{H_{t-1}}_{[N,h]}\,\underbrace{W_{hh}}_{[h,h]}
-# \;+\; \underbrace{b}_{[h]} \;\longrightarrow\; [N,h] \xrightarrow{\;\varphi\;} \underbrace{H_t}_{[N,h]}$$
+# | $X_t$ | [N, d] | the inputs at step $t$ |
+# | $H_{t-1}$ | [N, h] | the state from the step before (zeros before the first step) |
+# | $W_{xh}$, $W_{hh}$ | [d, h], [h, h] | input-to-hidden and hidden-to-hidden weights |
+# | $b$ | [h] | a bias, added to every row |
+# | $\varphi$ | — | tanh (the default) or ReLU, element by element |
+# | $H_t$ | [N, h] | the new state |
 #
 # ![One RNN step: X_t and H_{t-1} are multiplied by their weights, summed with the bias, passed through tanh to give H_t, which feeds the next step](attachment:rnn_step.png)
 #
-# The same weights are used at every step; only $X_t$ and $H_{t-1}$ change. That reuse is what makes it
-# *recurrent*.
-
-# %% [markdown]
-# ## 2 · The step from scratch
-#
-# We pick three **different** sizes, N = 3, d = 4, h = 5, so that any mix-up of dimensions shows up as a shape
-# error instead of hiding. `check_shape` stops us the moment a tensor has the wrong shape. The weights are small
-# random numbers (× 0.5 keeps tanh away from its flat ends; section 7 shows why that matters).
+# The same weights serve at every step: that reuse makes it *recurrent*. Here is the step with random weights.
+# The sizes are all **different**, so that a mix-up of two axes is a shape error, not a silent bug.
 
 # %%
-N, d, h = 3, 4, 5
-
-
-def check_shape(tensor, shape):
-    assert tuple(tensor.shape) == tuple(shape), f"expected shape {tuple(shape)}, got {tuple(tensor.shape)}"
-
-
-def rnn_step(X, H_prev, W_xh, W_hh, b, phi=torch.tanh):
-    """H_t = φ(X_t W_xh + H_{t-1} W_hh + b).  X [N, d], H_prev [N, h], W_xh [d, h], W_hh [h, h], b [h]."""
-    return phi(X @ W_xh + H_prev @ W_hh + b)
-
-
-X = torch.randn(N, d)
-H_prev = torch.zeros(N, h)  # before the first step the state is all zeros
+N, d, h = 3, 4, 5  # batch, input features, state size
+X, H_prev = torch.randn(N, d), torch.randn(N, h)
 W_xh, W_hh, b = torch.randn(d, h) * 0.5, torch.randn(h, h) * 0.5, torch.zeros(h)
-
-for name, term in [("X_t W_xh", X @ W_xh), ("H_{t-1} W_hh", H_prev @ W_hh), ("b", b)]:
-    print(f"{name:<14} {tuple(term.shape)}")
-H_t = rnn_step(X, H_prev, W_xh, W_hh, b)
-check_shape(H_t, (N, h))
-print(f"{'H_t':<14} {tuple(H_t.shape)}")
-print(H_t)
+H_t = torch.tanh(X @ W_xh + H_prev @ W_hh + b)
+for name, term in [("X_t W_xh", X @ W_xh), ("H_{t-1} W_hh", H_prev @ W_hh), ("b", b), ("H_t", H_t)]:
+    print(f"{name:<13} {list(term.shape)}")
+print("H_t[0] =", H_t[0])
 
 # %% [markdown]
-# Nothing magic happens in the matrix products. One entry of $H_t$, say row 0 and column 2, is a weighted sum
-# written out with plain Python loops; it must equal the same entry of the matrix version.
+# The state is the network's **memory**: the same input after another past gives another new state.
 
 # %%
-H_prev = torch.randn(N, h)  # a non-zero state, so the W_hh term counts too
-i, j = 0, 2
-pre = sum(X[i, k] * W_xh[k, j] for k in range(d)) + sum(H_prev[i, m] * W_hh[m, j] for m in range(h)) + b[j]
-by_hand = torch.tanh(pre)
-by_matrix = rnn_step(X, H_prev, W_xh, W_hh, b)[i, j]
-torch.testing.assert_close(by_hand, by_matrix)
-print(f"H_t[{i}, {j}] by loops: {by_hand:.4f}   by matrices: {by_matrix:.4f}   ✓ equal")
+H_other = torch.tanh(X @ W_xh + torch.zeros(N, h) @ W_hh + b)  # the same X_t, after another H_{t-1}
+print("same X_t, another H_{t-1}: the same H_t?", torch.allclose(H_t, H_other))
 
 # %% [markdown]
-# The state is the network's **memory**. Feed the *same* input after two different histories (two different
-# $H_{t-1}$) and the step gives two different results: what the network saw earlier changes how it reads the
-# present. Three steps in a row, each feeding its $H_t$ to the next, are exactly what lesson 02 automates.
-
-# %%
-H_after_a = rnn_step(X, torch.zeros(N, h), W_xh, W_hh, b)  # history A: nothing seen yet
-H_after_b = rnn_step(X, torch.ones(N, h), W_xh, W_hh, b)  # history B: a different past
-print("same X_t, different H_{t-1} → same H_t?", torch.allclose(H_after_a, H_after_b))
-H = torch.zeros(N, h)
-for t, X_t in enumerate([X, 2 * X, -X], start=1):  # three steps: H_1, H_2, H_3
-    H = rnn_step(X_t, H, W_xh, W_hh, b)
-    print(f"H_{t}[0] = {H[0]}")
-
-# %% [markdown]
-# ## 3 · torch's `nn.RNNCell` and how it stores the weights
+# ## 2 · How `nn.RNNCell` stores the step
 #
-# `nn.RNNCell(input_size, hidden_size)` computes exactly one step. Let us look at its parameters. (It also keeps
-# its settings as attributes: `cell.input_size`, `cell.hidden_size`, `cell.nonlinearity`.)
+# `nn.RNNCell(input_size, hidden_size)` computes one step. Its parameters:
 
 # %%
 cell = nn.RNNCell(input_size=d, hidden_size=h)
-print(cell)
 for name, p in cell.named_parameters():
-    print(f"  {name:<10} {tuple(p.shape)}")
+    print(f"{name:<10} {list(p.shape)}")
 
 # %% [markdown]
-# Two differences from our formula, both only bookkeeping:
+# Two differences from our formula, both bookkeeping:
 #
-# 1. **Weights are stored transposed.** `weight_ih` is [h, d], the transpose of our $W_{xh}$ [d, h]; likewise
-#    `weight_hh` is $W_{hh}^\top$. torch computes `x @ weight_ih.T` (the layout of `nn.Linear`: one row per output).
-# 2. **Two biases.** torch adds `bias_ih` and `bias_hh`. Mathematically they are one bias $b$ = `bias_ih + bias_hh`;
-#    torch keeps two so its layout matches cuDNN's (NVIDIA's library of fast GPU kernels for neural networks).
+# 1. **The weights are stored transposed**, one row per output as in `nn.Linear`: `weight_ih` is [h, d], the
+#    transpose of $W_{xh}$ [d, h]; `weight_hh` is $W_{hh}^\top$.
+# 2. **Two biases.** Their sum is our $b$. torch keeps two so that its layout matches cuDNN's (NVIDIA's library
+#    of fast GPU kernels).
 #
-# | our name | shape | in torch | torch parameter's shape |
-# |---|---|---|---|
-# | $W_{xh}$ | [d, h] | `weight_ih.T` | `weight_ih`: [h, d] |
-# | $W_{hh}$ | [h, h] | `weight_hh.T` | `weight_hh`: [h, h] |
-# | $b$ | [h] | `bias_ih + bias_hh` | [h] and [h] |
+# | formula | in torch |
+# |---|---|
+# | $W_{xh}$ [d, h] | `weight_ih.T` |
+# | $W_{hh}$ [h, h] | `weight_hh.T` |
+# | $b$ [h] | `bias_ih + bias_hh` |
 #
-# With that mapping our `rnn_step` reproduces `nn.RNNCell`. The comparison is an assertion
-# (`torch.testing.assert_close`), so a wrong formula stops the notebook instead of printing a hopeful message.
+# With this table, our step reproduces the cell. The check is an assertion (`torch.testing.assert_close`): a
+# wrong formula stops the notebook instead of printing a hopeful message. `cell(X)` without a state starts
+# from zeros.
 
 # %%
-def check(label, ours, theirs, **tol):
-    """Assert that ours equals theirs within tolerance, then print a one-line verdict."""
-    torch.testing.assert_close(ours, theirs, **tol)
-    if not tol:  # assert_close's defaults for float32: |Δ| ≤ 1e-5 + 1.3e-6·|theirs|
-        how = "within float32 defaults"
-    elif tol.get("atol") == 0 and tol.get("rtol") == 0:
-        how = "bit for bit"
-    else:
-        how = f"|Δ| ≤ {tol.get('atol', 0):.0e} + {tol.get('rtol', 0):.0e}·|theirs|"
-    print(f"✓ {label:<40} matches, {how}")
-
-
 with torch.no_grad():
-    ours = rnn_step(X, H_prev, cell.weight_ih.T, cell.weight_hh.T, cell.bias_ih + cell.bias_hh)
-    check("rnn_step with torch's weights", ours, cell(X, H_prev))
-    check("hx omitted means zeros", cell(X), cell(X, torch.zeros(N, h)), atol=0.0, rtol=0.0)
+    ours = torch.tanh(X @ cell.weight_ih.T + H_prev @ cell.weight_hh.T + cell.bias_ih + cell.bias_hh)
+    torch.testing.assert_close(ours, cell(X, H_prev))  # float32: |Δ| ≤ 1e-5 + 1.3e-6·|cell's|
+print("✓ the textbook step with W_xh = weight_ih.T, W_hh = weight_hh.T, b = bias_ih + bias_hh equals nn.RNNCell")
 
 # %% [markdown]
-# ## 4 · `ScratchRNNCell`: a drop-in twin of `nn.RNNCell`
+# ## 3 · Your turn: the step in torch's layout
 #
-# Now the real thing: an `nn.Module` that takes the **same constructor arguments** as `nn.RNNCell`
-# (`input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None`) and registers its
-# parameters with **torch's names, shapes and order**. That is what lets `load_state_dict` copy weights in
-# either direction: it matches parameters by name and checks their shapes.
+# **Exercise 1 (build the core).** Write the step straight from torch's four parameters, as they are stored.
+# In code, `x` [N, d] is $X_t$ and `h` is the state $H_{t-1}$, so the state *size* is written H: `h` [N, H],
+# `w_ih` [H, d], `w_hh` [H, H], `b_ih` and `b_hh` [H]. Apply tanh, or ReLU when `nonlinearity == "relu"`, and
+# return $H_t$ [N, H]. Any form of product works (`@`, `F.linear`, `einsum`, …).
 #
-# What each part does:
-# - `nn.Parameter(...)` assigned to `self.weight_ih` registers a trainable tensor under the name `weight_ih`.
-# - With `bias=False` torch *registers the biases as `None`*: they then appear in neither `parameters()` nor
-#   `state_dict()`. `register_parameter("bias_ih", None)` does the same.
-# - `reset_parameters` initialises like torch: every parameter drawn from the **uniform** distribution on
-#   $[-1/\sqrt{h},\; 1/\sqrt{h}]$, a range that shrinks as the state grows, so the sums in the step stay of
-#   moderate size and tanh starts out of its flat ends.
-# - `forward(input, hx=None)` (torch's argument names) accepts what `nn.RNNCell` accepts: a batch [N, d] or a
-#   single vector [d] (unbatched, with `hx` [h]), and `hx=None` meaning a zero state; it checks shapes and
-#   says clearly what is wrong.
-# - `extra_repr` only makes `print(module)` look like torch's.
+# The checker (collapsed) compares your step with `nn.RNNCell` in float64, with both nonlinearities, gradients
+# included, and names the usual slips. The solutions are collapsed at the end of the notebook: try first.
+
+# %% hidden
+def check_rnn_step(fn):
+    """Exercise 1: fn(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity=…) against nn.RNNCell on fixed float64 data
+    (N = 2, d = 4, H = 3), tanh and relu, values and gradients (run outside no_grad). Returns True/False."""
+    for nonlinearity in ("tanh", "relu"):
+        with torch.random.fork_rng():  # private random numbers: the learner's own seed is left alone
+            torch.manual_seed(5)
+            ref = nn.RNNCell(4, 3, nonlinearity=nonlinearity, dtype=torch.float64)
+            x, hx = torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64)
+        x_ref, h_ref = x.clone().requires_grad_(), hx.clone().requires_grad_()
+        want = ref(x_ref, h_ref)
+        want_grads = torch.autograd.grad((want**2).sum(), [x_ref, h_ref, *ref.parameters()])
+        params = [p.detach().clone().requires_grad_() for p in ref.parameters()]  # w_ih, w_hh, b_ih, b_hh
+        x_in, h_in = x.clone().requires_grad_(), hx.clone().requires_grad_()
+        try:
+            got = fn(x_in, h_in, *params, nonlinearity=nonlinearity)
+        except Exception as err:  # report the learner's error instead of raising it
+            hint = ("\n  Hint: torch stores w_ih as [H, d] = W_xhᵀ and w_hh as [H, H] = W_hhᵀ: x @ w_ih.T, h @ w_hh.T "
+                    "(or F.linear(x, w_ih))." if "shape" in str(err) or "size" in str(err) else
+                    "\n  Hint: keep the argument nonlinearity=\"tanh\": the checker passes 'tanh' and 'relu'."
+                    if "nonlinearity" in str(err) else "")
+            print(f"✗ ({nonlinearity}) your step raised {type(err).__name__}: {err}{hint}")
+            return False
+        if got is None:
+            print("✗ not done yet: my_rnn_step returned None.")
+            return False
+        if not isinstance(got, torch.Tensor):
+            print(f"✗ my_rnn_step returned a {type(got).__name__}: return one tensor, the new state [N, H].")
+            return False
+        if tuple(got.shape) != (2, 3):
+            hint = " one row per sequence: x @ w_ih.T is [N, H]" if tuple(got.shape) == (3, 2) else ""
+            print(f"✗ ({nonlinearity}) the new state has shape {tuple(got.shape)}, expected [N, H] = (2, 3):{hint}.")
+            return False
+        if got.dtype != x.dtype:
+            print(f"✗ the inputs are {x.dtype}, your step returned {got.dtype}: keep their dtype (no .float()).")
+            return False
+        with torch.no_grad():
+            w_ih, w_hh, b_ih, b_hh = (p.detach() for p in params)
+            act, other = (torch.tanh, torch.relu) if nonlinearity == "tanh" else (torch.relu, torch.tanh)
+            pre = x @ w_ih.T + hx @ w_hh.T
+            slips = [(act(pre + b_ih), "you left out b_hh: torch adds both biases"),
+                     (act(pre + b_hh), "you left out b_ih: torch adds both biases"),
+                     (act(pre), "you left out both biases, b_ih and b_hh"),
+                     (act(x @ w_ih.T + hx @ w_hh + b_ih + b_hh),
+                      "w_hh is stored transposed too ([H, H] = W_hhᵀ): use h @ w_hh.T"),
+                     (pre + b_ih + b_hh, "apply φ to the sum: tanh, or relu when nonlinearity == 'relu'"),
+                     (torch.sigmoid(pre + b_ih + b_hh), "φ is tanh or relu, not sigmoid"),
+                     (other(pre + b_ih + b_hh), "you ignored nonlinearity: relu when it is 'relu', tanh when 'tanh'")]
+            got_values = got.detach()
+            if not torch.allclose(got_values, want.detach(), rtol=0.0, atol=1e-10):
+                hint = next((msg for wrong, msg in slips if torch.allclose(got_values, wrong, rtol=0.0, atol=1e-10)),
+                            "H_t = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)")
+                print(f"✗ ({nonlinearity}) values differ from nn.RNNCell's. Hint: {hint}.")
+                return False
+        try:
+            grads = torch.autograd.grad((got**2).sum(), [x_in, h_in, *params], allow_unused=True)
+        except RuntimeError:  # nothing in the answer records gradients
+            grads = [None]
+        if any(g is None or not torch.allclose(g, w, rtol=0.0, atol=1e-10) for g, w in zip(grads, want_grads)):
+            print("✗ right numbers, but no gradient (or a wrong one) flows back: no .detach(), .data, .item() or "
+                  "torch.no_grad() inside the step.")
+            return False
+    print("✓ my_rnn_step matches nn.RNNCell in float64, tanh and relu, values and gradients.")
+    return True
+
+# %%
+def my_rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
+    ...  # your code here: return H_t [N, H]
+
+# %%
+exercise_1_passed = check_rnn_step(my_rnn_step)
+
+# %% [markdown]
+# ## 4 · The course's `rnn_step`
+#
+# Here is the step as every later lesson writes it; compare it with yours. `F.linear(x, w, b)` is $x w^\top + b$
+# in one call, and leaves out `b` when it is `None`, for a cell built with `bias=False`. In **float64** it
+# matches `nn.RNNCell` up to rounding: we ask for |Δ| ≤ 1e-12.
+
+# %%
+def rnn_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).  x [N, d], h [N, H] → h' [N, H]."""
+    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
+
+# %%
+EXACT = {"atol": 1e-12, "rtol": 0.0}  # float64: equal up to rounding
+x64, h64 = torch.randn(N, d, dtype=torch.float64), torch.randn(N, h, dtype=torch.float64)
+for nonlinearity in ("tanh", "relu"):
+    for bias in (True, False):
+        ref = nn.RNNCell(d, h, bias=bias, nonlinearity=nonlinearity, dtype=torch.float64)
+        with torch.no_grad():  # *ref.parameters() = weight_ih, weight_hh (, bias_ih, bias_hh)
+            torch.testing.assert_close(rnn_step(x64, h64, *ref.parameters(), nonlinearity=nonlinearity),
+                                       ref(x64, h64), **EXACT)
+print("✓ rnn_step equals nn.RNNCell in float64 (|Δ| ≤ 1e-12): tanh and relu, with and without bias")
+
+# %% [markdown]
+# ## 5 · `ScratchRNNCell`: a drop-in twin of `nn.RNNCell`
+#
+# A module with `nn.RNNCell`'s constructor arguments (same names, same defaults) and its parameters under
+# **torch's names, shapes and order**, so that `load_state_dict` copies weights either way: it matches by name.
+#
+# - `nn.Parameter` assigned to `self.weight_ih` registers a trainable tensor named `weight_ih`.
+# - With `bias=False`, torch registers the biases as `None`: absent from `parameters()` and `state_dict()`.
+# - Every parameter starts uniform in $[-1/\sqrt{h},\, 1/\sqrt{h}]$, as in torch.
+# - `forward(input, hx=None)` takes a batch [N, d] or one vector [d]; `hx=None` means a zero state.
+#
+# Two helpers, in the collapsed cell, check the arguments and inputs and refuse clearly what the cell cannot
+# take: a size of 0, `bias=0`, an `hx` of the wrong shape, a float32 input to float64 weights, …
+
+# %% hidden
+def cell_settings(input_size, hidden_size, bias, nonlinearity):
+    """Refuse what nn.RNNCell refuses (its message for nonlinearity), and what it builds but should not: a size
+    below 1 (nothing to compute), a bias that is not a bool (bias=0 or bias='True')."""
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+        if value < 1:
+            raise ValueError(f"{name} must be greater than zero, got {value}")
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias should be of type bool, got: {type(bias).__name__} ({bias!r})")
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+
+
+def cell_inputs(cell, input, hx):
+    """Check cell(input, hx) as nn.RNNCell does. Returns X [N, d], H [N, h] (zeros if hx is None) and whether the
+    input was one unbatched vector [d], here run as a batch of N = 1."""
+    w = cell.weight_ih
+    for name, t in (("input", input), ("hx", hx)):
+        if t is not None and not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a tensor, got a {type(t).__name__}: a cell takes one step, [N, d] or [d]")
+        if t is not None and (t.dtype != w.dtype or t.device != w.device):
+            raise ValueError(f"{name} is {t.dtype} on {t.device}, the weights {w.dtype} on {w.device}: "
+                             f"convert one, e.g. {name}.to(cell.weight_ih)")
+    if input.dim() not in (1, 2):
+        raise ValueError(f"ScratchRNNCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
+    unbatched = input.dim() == 1
+    X = input.unsqueeze(0) if unbatched else input  # [N, d]
+    if X.shape[1] != cell.input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {X.shape[1]} expected {cell.input_size}")
+    if hx is None:
+        return X, X.new_zeros(X.shape[0], cell.hidden_size), unbatched
+    want = (cell.hidden_size,) if unbatched else (X.shape[0], cell.hidden_size)
+    if tuple(hx.shape) != want:
+        kind = "an unbatched input [d]" if unbatched else f"a batch of N = {X.shape[0]}"
+        raise RuntimeError(f"hx for {kind} must have shape {want}, got {tuple(hx.shape)}")
+    return X, (hx.unsqueeze(0) if unbatched else hx), unbatched
+
+
+print("cell_settings and cell_inputs: defined (click the cell to read them; 'Going deeper' shows them at work)")
 
 # %%
 class ScratchRNNCell(nn.Module):
-    """H_t = φ(X_t W_xh + b_ih + H_{t-1} W_hh + b_hh), stored as torch stores it: weight_ih = W_xhᵀ [h, d]."""
+    """nn.RNNCell from scratch: h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), parameters stored as torch stores them."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
         super().__init__()
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        cell_settings(input_size, hidden_size, bias, nonlinearity)
         self.input_size, self.hidden_size, self.bias, self.nonlinearity = input_size, hidden_size, bias, nonlinearity
         kw = {"device": device, "dtype": dtype}
-        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size, **kw))  # W_xhᵀ [h, d]
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size, **kw))  # W_hhᵀ [h, h]
         if bias:
             self.bias_ih = nn.Parameter(torch.empty(hidden_size, **kw))
             self.bias_hh = nn.Parameter(torch.empty(hidden_size, **kw))
-        else:
+        else:  # as torch does: registered as None
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # (h = 0: nothing to draw)
-        for p in self.parameters():
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():  # torch's initialisation: U(-1/√h, 1/√h)
             nn.init.uniform_(p, -bound, bound)
 
     def forward(self, input, hx=None):
-        if input.dim() not in (1, 2):
-            raise ValueError(f"ScratchRNNCell: Expected input to be 1D or 2D, got {input.dim()}D instead")
-        unbatched = input.dim() == 1
-        X = input.unsqueeze(0) if unbatched else input  # [N, d]
-        if X.shape[1] != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {X.shape[1]} expected {self.input_size}")
-        if hx is None:
-            H = torch.zeros(X.shape[0], self.hidden_size, dtype=X.dtype, device=X.device)
-        else:
-            expected = (self.hidden_size,) if unbatched else (X.shape[0], self.hidden_size)
-            if tuple(hx.shape) != expected:
-                kind = "an unbatched input [d]" if unbatched else f"a batch of {X.shape[0]}"
-                raise RuntimeError(f"hx must have shape {expected} for {kind}, got {tuple(hx.shape)}")
-            H = hx.unsqueeze(0) if unbatched else hx  # [N, h]
-        pre = X @ self.weight_ih.T + H @ self.weight_hh.T  # X W_xh + H W_hh
-        if self.bias:
-            pre = pre + self.bias_ih + self.bias_hh
-        H_new = torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)
-        return H_new.squeeze(0) if unbatched else H_new
+        X, H, unbatched = cell_inputs(self, input, hx)  # X [N, d], H [N, h]
+        H_new = rnn_step(X, H, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
+        return H_new[0] if unbatched else H_new
 
-    def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        return s + (", bias=False" if not self.bias else "") + (", nonlinearity=relu" if self.nonlinearity == "relu" else "")
+# %% [markdown]
+# The parameter count: $W_{xh}$ has $h\,d$ numbers, $W_{hh}$ has $h^2$, the biases $2h$, so
+# $h\,(d + h + 2)$ in all, and $h\,(d + h)$ without bias.
 
 # %%
 scratch = ScratchRNNCell(d, h)
-print(scratch)
 for name, p in scratch.named_parameters():
-    print(f"  {name:<10} {tuple(p.shape)}")
-assert [(n, p.shape) for n, p in scratch.named_parameters()] == [(n, p.shape) for n, p in cell.named_parameters()]
-print("✓ same parameter names, shapes and order as nn.RNNCell")
-for bias in (True, False):  # same seed → same initial numbers: same distribution, drawn in the same order
+    print(f"{name:<10} {list(p.shape)}")
+print("parameters:", sum(p.numel() for p in scratch.parameters()), "= h·(d + h + 2) =", h * (d + h + 2))
+
+# %% [markdown]
+# ## 6 · Parity: values and gradients
+#
+# Copy torch's weights in (`load_state_dict`, one line) and compare. The course's check, `parity(scratch, twin,
+# *inputs)` (collapsed cell), runs both modules forward and backward on the same inputs (the loss: the sum of the
+# squared outputs) and asserts that every output **and every gradient** match: of the input, of `hx`, of each
+# parameter. It returns how many tensors it compared.
+#
+# Why gradients? Our cell gets them from its *own* operations, not from torch's cell: a layer can be right
+# forward and wrong backward (after an in-place edit, a stray `.detach()`). In **float64** we ask for |Δ| ≤ 1e-12.
+
+# %% hidden
+def parity(scratch, twin, *inputs, **tol):
+    """Run scratch and twin on the same inputs, forward and backward. Assert (torch.testing.assert_close, **tol)
+    that every output and every gradient (of each floating input and of each parameter) match; return the count."""
+    def tensors(x):  # the tensors in x, through tuples (an LSTM's (h, c), a PackedSequence)
+        return [x] if torch.is_tensor(x) else [t for y in x for t in tensors(y)] if isinstance(x, tuple) else []
+
+    def fresh(x):  # a copy whose floating tensors are new leaves that record gradients
+        if torch.is_tensor(x):
+            return x.detach().clone().requires_grad_(x.is_floating_point())
+        if isinstance(x, tuple):
+            parts = [fresh(y) for y in x]
+            return type(x)(*parts) if hasattr(x, "_fields") else tuple(parts)
+        return x
+
+    runs = []
+    for module in (scratch, twin):
+        module.zero_grad(set_to_none=True)
+        ins = fresh(inputs)
+        outs = tensors(module(*ins))
+        sum((o**2).sum() for o in outs if o.is_floating_point()).backward()
+        runs.append(outs + [t.grad for t in tensors(ins) if t.requires_grad] + [p.grad for p in module.parameters()])
+    for ours, theirs in zip(*runs, strict=True):
+        torch.testing.assert_close(ours, theirs, **tol)
+    return len(runs[0])
+
+
+print("parity(scratch, twin, *inputs, **tol): defined (click the cell to read it)")
+
+# %%
+cell64 = nn.RNNCell(d, h, dtype=torch.float64)
+scratch64 = ScratchRNNCell(d, h, dtype=torch.float64)
+scratch64.load_state_dict(cell64.state_dict())  # torch → scratch: the whole weight copy
+n = parity(scratch64, cell64, x64, h64, **EXACT)
+print(f"✓ float64: {n} tensors match to 1e-12: the output, the gradients of input and hx, and of the 4 parameters")
+
+# %% [markdown]
+# One setting proves little. The collapsed cell below checks every combination: both nonlinearities, bias or
+# not, batched [N, d] or unbatched [d] input, `hx` given or omitted, with weights copied the other way too
+# (scratch → torch). It also checks the parameters' names, order and initial values, and a float32 run, where
+# the two agree within `assert_close`'s float32 defaults, not to the last bit.
+
+# %% hidden
+for bias in (True, False):  # same names, shapes and order; the same seed gives the same initial values
     torch.manual_seed(1)
     t_init = nn.RNNCell(d, h, bias=bias)
     torch.manual_seed(1)
     s_init = ScratchRNNCell(d, h, bias=bias)
+    assert [(k, p.shape) for k, p in s_init.named_parameters()] == [(k, p.shape) for k, p in t_init.named_parameters()]
     assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters()))
-print("✓ same seed, same initial values as nn.RNNCell, bit for bit: torch's initialisation")
-
-# %% [markdown]
-# ## 5 · Parity: values and gradients
-#
-# Copy torch's weights into the scratch cell with `load_state_dict` (the whole copy is one line, because the
-# names match), run both on the same input and state, then backpropagate the same upstream gradient through
-# both. We compare the output **and** the gradient with respect to the input, the state and every parameter:
-# a forward pass can agree while a backward pass is wrong (for instance after an in-place edit).
-#
-# We use **float64**, where the two should agree to rounding (we ask for |Δ| ≤ 1e-12). `parity` returns how
-# many tensors it compared.
-#
-# About `out.backward(upstream)`: `loss.backward()` needs a single number. Our output is a whole [N, h] matrix,
-# so we pass an **upstream gradient** of the same shape, the gradient a loss further downstream would send back.
-# `out.backward(upstream)` gives exactly the gradients of `(out * upstream).sum().backward()`. A random
-# `upstream` weighs every output entry differently, so a mistake in any one of them shows.
-#
-# Why check gradients when the outputs agree? Our cell computes its gradients through its *own* operations
-# (matmuls, additions, tanh), not torch's RNN kernel. A layer can be right forward and wrong backward, for
-# example if it overwrites a tensor in place that autograd still needs, or detaches something by mistake.
-
-# %%
-def parity(torch_cell, scratch_cell, X, hx=None, **tol):
-    """Run both cells forward and backward; assert the output and every gradient match. Return the count."""
-    x_t, x_s = X.clone().requires_grad_(), X.clone().requires_grad_()
-    h_t = h_s = None
-    if hx is not None:
-        h_t, h_s = hx.clone().requires_grad_(), hx.clone().requires_grad_()
-    out_t, out_s = torch_cell(x_t, h_t), scratch_cell(x_s, h_s)
-    torch.testing.assert_close(out_s, out_t, **tol, msg=lambda m: f"output differs: {m}")
-    upstream = torch.randn_like(out_t)  # a random upstream gradient exercises every path
-    out_t.backward(upstream)
-    out_s.backward(upstream)
-    pairs = [("input", x_s.grad, x_t.grad)] + ([("hx", h_s.grad, h_t.grad)] if hx is not None else [])
-    torch_params = dict(torch_cell.named_parameters())
-    pairs += [(name, p.grad, torch_params[name].grad) for name, p in scratch_cell.named_parameters()]
-    for name, g_s, g_t in pairs:
-        torch.testing.assert_close(g_s, g_t, **tol, msg=lambda m, name=name: f"gradient of {name} differs: {m}")
-    return 1 + len(pairs)
-
-
-EXACT = {"atol": 1e-12, "rtol": 0.0}  # float64: equal up to rounding
-cell64 = nn.RNNCell(d, h, dtype=torch.float64)
-scratch64 = ScratchRNNCell(d, h, dtype=torch.float64)
-scratch64.load_state_dict(cell64.state_dict())  # torch -> scratch
-X64, H64 = torch.randn(N, d, dtype=torch.float64), torch.randn(N, h, dtype=torch.float64)
-n = parity(cell64, scratch64, X64, H64, **EXACT)
-print(f"✓ float64: output and {n - 1} gradients (input, hx, 4 parameters) match nn.RNNCell, |Δ| ≤ 1e-12")
-
-# %% [markdown]
-# One configuration proves little. Here is every combination the constructor and the forward pass allow:
-# both nonlinearities, with and without bias, batched [N, d] and unbatched [d] input, and `hx` given or
-# omitted. For each, fresh random weights go **the other way too**: from the scratch cell into torch's.
-
-# %%
-print(f"{'nonlinearity':<13}{'bias':<7}{'input':<9}{'hx':<8}{'tensors compared':>17}")
+    counts = {sum(p.numel() for p in m.parameters()) for m in (t_init, s_init)}
+    assert counts == {h * (d + h + (2 if bias else 0))}, counts
+settings = 0
 for nonlinearity in ("tanh", "relu"):
     for bias in (True, False):
         for batched in (True, False):
             for give_hx in (True, False):
                 kw = {"bias": bias, "nonlinearity": nonlinearity, "dtype": torch.float64}
                 t_cell, s_cell = nn.RNNCell(d, h, **kw), ScratchRNNCell(d, h, **kw)
-                t_cell.load_state_dict(s_cell.state_dict())  # scratch -> torch this time
-                x = torch.randn(N, d, dtype=torch.float64) if batched else torch.randn(d, dtype=torch.float64)
-                hx = torch.randn(*x.shape[:-1], h, dtype=torch.float64) if give_hx else None
-                n = parity(t_cell, s_cell, x, hx, **EXACT)
-                shape = str(list(x.shape))
-                print(f"{nonlinearity:<13}{str(bias):<7}{shape:<9}{'given' if give_hx else 'zeros':<8}{n:>15} ✓")
-
-# %% [markdown]
-# And in **float32**, the dtype you train in, the two agree within `assert_close`'s float32 defaults
-# (rtol 1.3e-6, atol 1e-5): not bit for bit, because the two compute the same sums in a different order.
-
-# %%
+                t_cell.load_state_dict(s_cell.state_dict())  # scratch → torch this time
+                x = torch.randn(*((N, d) if batched else (d,)), dtype=torch.float64)
+                hx = (torch.randn(*x.shape[:-1], h, dtype=torch.float64),) if give_hx else ()
+                parity(s_cell, t_cell, x, *hx, **EXACT)
+                settings += 1
 cell32, scratch32 = nn.RNNCell(d, h), ScratchRNNCell(d, h)
 scratch32.load_state_dict(cell32.state_dict())
-n = parity(cell32, scratch32, torch.randn(N, d), torch.randn(N, h))
-print(f"✓ float32: output and {n - 1} gradients match within the float32 defaults")
-
-# %% [markdown]
-# ## 6 · One matrix product instead of two
-#
-# The two products can be done as one: put $X_t$ and $H_{t-1}$ side by side, and stack $W_{xh}$ on top of
-# $W_{hh}$:
-#
-# $$X_t W_{xh} + H_{t-1} W_{hh} = \underbrace{[X_t,\; H_{t-1}]}_{[N,\, d+h]}\;
-# \underbrace{\begin{bmatrix} W_{xh} \\ W_{hh} \end{bmatrix}}_{[d+h,\, h]}$$
-#
-# Notation: $[A,\; B]$ puts matrices side by side (`torch.cat([A, B], dim=1)`); $[A;\; B]$, or the column
-# above, stacks them on top of each other (`torch.cat([A, B], dim=0)`).
-#
-# Many textbooks write the RNN this way with column vectors, $h_t = \tanh(W\,[x_t; h_{t-1}] + b)$: their $W$ is
-# [h, d + h], the transpose of our stacked matrix, and it is exactly torch's `torch.cat([weight_ih, weight_hh],
-# dim=1)`. Rows or columns, it is the same step.
-
-# %%
-with torch.no_grad():
-    W = torch.cat([cell.weight_ih.T, cell.weight_hh.T], dim=0)  # [d + h, h]
-    XH = torch.cat([X, H_prev], dim=1)  # [N, d + h]
-    check_shape(W, (d + h, h))
-    check_shape(XH, (N, d + h))
-    one_matmul = torch.tanh(XH @ W + cell.bias_ih + cell.bias_hh)
-    check("[X, H] @ [W_xh; W_hh]", one_matmul, cell(X, H_prev))
-    check("stacked W = cat([weight_ih, weight_hh], 1).T", W, torch.cat([cell.weight_ih, cell.weight_hh], dim=1).T,
-          atol=0.0, rtol=0.0)
+parity(scratch32, cell32, torch.randn(N, d), torch.randn(N, h))
+print("✓ names, shapes, order, count and initial values of the parameters: as nn.RNNCell's, with and without bias")
+print(f"✓ {settings} settings in float64: output and every gradient match to 1e-12")
+print("✓ float32: output and every gradient match within assert_close's float32 defaults")
 
 # %% [markdown]
 # ## 7 · Why tanh?
 #
-# The state is fed back into the cell at every step. tanh keeps it in (−1, 1), whatever happens, so it cannot
-# grow without bound. The price: where |x| is large, tanh is flat (it **saturates**), its slope is near zero,
-# and gradients that pass through it almost vanish. ReLU never saturates for x > 0, but nothing stops the state
-# from growing. (Sigmoid is drawn for comparison: it squashes into (0, 1). `nn.RNNCell` does not offer it; the
-# LSTM and GRU of lessons 06–07 use it for their *gates*, numbers between 0 and 1 that act like valves.)
+# The state goes back into the cell at every step. tanh keeps it in (−1, 1), so it cannot grow without bound.
+# The price: for large |x| tanh is flat (it **saturates**), its slope is near 0, and gradients through it almost
+# vanish. ReLU never saturates for x > 0, but nothing stops the state from growing. (Sigmoid, drawn for
+# comparison, is not in `nn.RNNCell`; the LSTM and GRU of lessons 06–07 use it for their *gates*.)
+#
+# Below the plot, a state goes thirty times through the same $W_{hh}$ (no input, no bias), scaled to a spectral
+# radius (largest |eigenvalue|) of 1.5: the tanh state stays in (−1, 1), the ReLU state keeps growing.
 
-# %%
+# %% hidden
 x = torch.linspace(-5, 5, 401, requires_grad=True)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 for name, f in [("tanh", torch.tanh), ("sigmoid", torch.sigmoid), ("relu", torch.relu)]:
@@ -388,39 +415,27 @@ axes[0].set_ylim(-1.2, 2.2)
 axes[1].text(3.5, 0.5, "tanh\nsaturated", ha="center", fontsize=9)
 plt.tight_layout()
 plt.show()
-for v in (0.0, 1.0, 2.0, 3.0, 5.0):
-    print(f"tanh'({v:.0f}) = 1 - tanh({v:.0f})² = {1 - math.tanh(v) ** 2:.4f}")
+print("  ".join(f"tanh'({v:.0f}) = {1 - math.tanh(v) ** 2:.4f}" for v in (0.0, 1.0, 2.0, 3.0, 5.0)))
 
-# %% [markdown]
-# What bounded vs unbounded means over many steps: feed a state through the same $W_{hh}$ thirty times
-# (no input, no bias). $W_{hh}$ is scaled so that its largest |eigenvalue| (its **spectral radius**) is 1.5: a
-# purely linear recurrence $H \leftarrow H W_{hh}$ would then grow roughly like $1.5^t$. The tanh state stays
-# inside (−1, 1); the ReLU state, which only clips negative entries, still grows geometrically. Lesson 03 shows
-# the same effect on gradients.
-
-# %%
 torch.manual_seed(1)
 W_big = torch.randn(h, h, dtype=torch.float64)
 W_big *= 1.5 / torch.linalg.eigvals(W_big).abs().max()  # spectral radius 1.5
 H_tanh = H_relu = torch.rand(1, h, dtype=torch.float64)
 for step in range(1, 31):
     H_tanh, H_relu = torch.tanh(H_tanh @ W_big), torch.relu(H_relu @ W_big)
-    if step == 20:
-        H_relu_20 = H_relu
     if step % 10 == 0:
         print(f"step {step:>2}: max|H| tanh = {H_tanh.abs().max():.4f}   relu = {H_relu.abs().max():.3e}")
 assert H_tanh.abs().max() < 1 and H_relu.abs().max() > 100
-print(f"ReLU growth per step over the last 10 steps: ×{(H_relu.norm() / H_relu_20.norm()) ** 0.1:.2f}")
 
 # %% [markdown]
 # ## 8 · Play: the shapes of one step
 #
 # Change the batch size, input size, hidden size and nonlinearity. The drawing shows every matrix of the step
-# **to scale** (one square per number), and the printout lists each shape, the parameter count, and a check
-# that `nn.RNNCell` and `ScratchRNNCell` agree at that size. Try to predict each shape before you look. Try a
-# size of 0, and `sigmoid`, too.
+# **to scale**, one square per number; the printout lists the shapes and the parameter count, and checks that
+# `ScratchRNNCell` equals `nn.RNNCell` at that size. Predict each shape before you look. Try a size of 0, and
+# `sigmoid`.
 
-# %%
+# %% hidden
 def draw_step(N, d, h):
     """Draw X [N,d]·W_xh [d,h] + H [N,h]·W_hh [h,h] + b [h] → H_t [N,h], one small square per number."""
     # Labels use Unicode subscripts, not $…$ mathtext: matplotlib's mathtext parser has failed intermittently
@@ -483,9 +498,6 @@ def show_step(batch=3, input_size=4, hidden_size=5, nonlinearity="tanh"):
     draw_step(batch, input_size, hidden_size)
     return {**shapes, "params": params}
 
-# %% [markdown]
-# The widget (move the sliders; it redraws each time):
-
 # %%
 # NBVAL_IGNORE_OUTPUT
 step_ui = widgets.interactive(
@@ -497,58 +509,207 @@ step_ui = widgets.interactive(
 )
 display(step_ui)
 
-# %% [markdown]
-# The same callback, called in ordinary cells: an error inside a widget only shows in the widget's output
-# area, where it can hide; in a plain cell it stops the notebook. The defaults, the smallest and largest
-# sizes, and the invalid settings.
-
-# %%
-result = show_step()
-assert result["H_t"] == (3, 5) and result["params"] == 55
-
-# %%
-assert show_step(1, 1, 1, "relu")["params"] == 4
-assert show_step(16, 24, 24, "tanh")["H_t"] == (16, 24)
-assert show_step(3, 0, 5) is None
-assert show_step(3, 4, 5, "sigmoid") is None
+# %% hidden
+# The widget's callback in plain cells: an error inside a widget only shows in its output area, where it can hide.
+with capture_output():  # the pictures and printouts, already seen in the widget
+    result = show_step()
+    assert result["H_t"] == (3, 5) and result["params"] == 55
+    assert show_step(1, 1, 1, "relu")["params"] == 4
+    assert show_step(16, 24, 24, "tanh")["H_t"] == (16, 24)
+    assert show_step(3, 0, 5) is None and show_step(0, 4, 5) is None
+    assert show_step(3, 4, 5, "sigmoid") is None
+print("✓ widget callback checked: defaults, the smallest and largest sizes, a size of 0, and sigmoid")
 
 # %% [markdown]
-# ## 9 · Counting parameters
+# ## 9 · One product instead of two
 #
-# $W_{xh}$ has $h\cdot d$ numbers, $W_{hh}$ has $h\cdot h$, and the two biases $2h$:
+# Put $X_t$ and $H_{t-1}$ side by side and stack $W_{xh}$ on top of $W_{hh}$: the two products become one.
 #
-# $$\#\text{params} = h\,d + h^2 + 2h = h\,(d + h + 2) \qquad (\text{without bias: } h\,(d + h))$$
+# $$X_t W_{xh} + H_{t-1} W_{hh} = \underbrace{[X_t,\; H_{t-1}]}_{[N,\, d+h]}\;
+# \underbrace{\begin{bmatrix} W_{xh} \\ W_{hh} \end{bmatrix}}_{[d+h,\, h]}$$
 #
-# The formula is checked against `sum(p.numel() for p in module.parameters())` for both cells.
+# Many textbooks write the step this way, with column vectors stacked on top of each other:
+# $h_t = \tanh(W\,[x_t; h_{t-1}] + b)$. Their $W$ [h, d + h] is the transpose of our stacked matrix.
+#
+# **Exercise 2: the stacked weight.** From torch's `w_ih` [h, d] and `w_hh` [h, h], return the stacked matrix
+# W [d + h, h], so that `torch.cat([X, H], dim=1) @ W` equals `X @ w_ih.T + H @ w_hh.T` for inputs X [N, d] and
+# a state H [N, h]. `torch.cat(tensors, dim)` joins tensors along an axis they already have.
+
+# %% hidden
+def check_stacked_weight(fn):
+    """Exercise 2: fn(w_ih, w_hh) → W [d + h, h] with cat([X, H], 1) @ W = X W_ihᵀ + H W_hhᵀ, on fixed float64
+    weights (d = 4, h = 3), gradients included (run outside no_grad). Returns True/False."""
+    with torch.random.fork_rng():
+        torch.manual_seed(6)
+        ref = nn.RNNCell(4, 3, dtype=torch.float64)
+        x, hx = torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64)
+    w_ih, w_hh = ref.weight_ih.detach().clone().requires_grad_(), ref.weight_hh.detach().clone().requires_grad_()
+    try:
+        W = fn(w_ih, w_hh)
+    except Exception as err:  # report the learner's error instead of raising it
+        hint = ("\n  Hint: w_ih is [h, d] = W_xhᵀ and w_hh is [h, h] = W_hhᵀ: transpose each, then stack them "
+                "(dim 0)." if "size" in str(err) or "shape" in str(err) else "")
+        print(f"✗ stacked_weight raised {type(err).__name__}: {err}{hint}")
+        return False
+    if W is None:
+        print("✗ not done yet: stacked_weight returned None.")
+        return False
+    if not isinstance(W, torch.Tensor):
+        print(f"✗ stacked_weight returned a {type(W).__name__}: return one tensor W [d + h, h].")
+        return False
+    if tuple(W.shape) != (7, 3):
+        hint = (": that is [h, d + h], the textbook's W for column vectors; ours is its transpose"
+                if tuple(W.shape) == (3, 7) else "")
+        print(f"✗ W has shape {tuple(W.shape)}, expected [d + h, h] = (7, 3){hint}.")
+        return False
+    if W.dtype != w_ih.dtype:
+        print(f"✗ the weights are {w_ih.dtype}, W is {W.dtype}: keep their dtype (no .float()).")
+        return False
+    with torch.no_grad():
+        a, b_ = w_ih.detach(), w_hh.detach()
+        slips = [(torch.cat([b_.T, a.T]), "W_xh goes on top: [X, H] meets the rows of W in that order, X first"),
+                 (torch.cat([a.T, b_]), "transpose w_hh too: its block is W_hh = w_hh.T"),
+                 (torch.cat([a, b_], 1).reshape(7, 3), "reshape reorders the numbers: transpose with .T instead")]
+        Wv = W.detach()
+        if not torch.allclose(Wv, torch.cat([a.T, b_.T]), rtol=0.0, atol=1e-12):
+            hint = next((msg for wrong, msg in slips if torch.allclose(Wv, wrong, rtol=0.0, atol=1e-12)),
+                        "rows 0 … d−1 of W are W_xh = w_ih.T, the next h rows W_hh = w_hh.T")
+            print(f"✗ wrong values. Hint: {hint}.")
+            return False
+    try:
+        loss = (torch.cat([x, hx], 1) @ W).pow(2).sum()
+        grads = torch.autograd.grad(loss, [w_ih, w_hh], allow_unused=True)
+    except RuntimeError:  # W records no gradient
+        grads = [None]
+    if any(g is None for g in grads):
+        print("✗ right numbers, but no gradient reaches w_ih and w_hh through W: no .detach() or .data, or a "
+              "model that uses W would not learn.")
+        return False
+    print("✓ stacked_weight is right: one product [X, H] @ W does the work of two.")
+    return True
 
 # %%
-def rnn_cell_params(d, h, bias=True):
-    return h * (d + h + (2 if bias else 0))
+def stacked_weight(w_ih, w_hh):
+    ...  # your code here: return W [d + h, h]
 
-
-for d_, h_, bias in [(4, 5, True), (10, 20, True), (10, 20, False), (1027, 256, True)]:
-    counts = {sum(p.numel() for p in m.parameters()) for m in (nn.RNNCell(d_, h_, bias=bias), ScratchRNNCell(d_, h_, bias=bias))}
-    assert counts == {rnn_cell_params(d_, h_, bias)}, counts
-    print(f"d={d_:<5} h={h_:<4} bias={str(bias):<6} → {rnn_cell_params(d_, h_, bias):>7,} parameters ✓")
+# %%
+exercise_2_passed = check_stacked_weight(stacked_weight)
 
 # %% [markdown]
-# ## 10 · Traps
+# ## 10 · Three steps: the state carries the past
 #
-# Each of these has caught real people. Each cell shows the trap happening.
+# **Exercise 3.** Given an `nn.RNNCell` and three inputs `xs` of shape [3, N, d] (step, batch, features), return
+# the state after the third step, $H_3$, starting from a zero state. Call `cell` once per step. What does each
+# step need from the one before? (Lesson 02 turns this into a loop over whole sequences.)
+
+# %% hidden
+def check_three_steps(fn):
+    """Exercise 3: compare fn with a correct unrolling (T = 3, N = 2, d = 5, h = 4); diagnose the usual mistakes.
+    Returns True/False."""
+    with torch.random.fork_rng():  # private random numbers: your own seed is left alone
+        torch.manual_seed(3)
+        c, xs = nn.RNNCell(5, 4), torch.randn(3, 2, 5)
+    with torch.no_grad():
+        states = [torch.zeros(2, 4)]
+        for x_t in xs:
+            states.append(c(x_t, states[-1]))
+        try:
+            got = fn(c, xs)
+        except Exception as err:  # show the learner's error instead of raising it
+            print(f"✗ three_steps raised {type(err).__name__}: {err}")
+            return False
+        if got is None:
+            print("✗ not done yet: three_steps returned None.")
+            return False
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != (2, 4):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            print(f"✗ expected H_3 of shape (2, 4) = [N, h], got {shape}. Return only the last state.")
+            return False
+        hints = [(c(xs[2]), "each step must get the previous state: cell(x_t, H), not cell(x_t)"),
+                 (states[1], "that is H_1: loop over all three steps"),
+                 (states[2], "that is H_2: one step is missing"),
+                 (c(xs[0], c(xs[1], c(xs[2]))), "the steps run in order x_1, x_2, x_3, not backwards")]
+        if not torch.allclose(got, states[3], atol=1e-6):
+            hint = next((msg for wrong, msg in hints if torch.allclose(got, wrong, atol=1e-6)),
+                        "feed each H_t to the next step")
+            print(f"✗ wrong values. Hint: {hint}.")
+            return False
+    print("✓ three_steps returns H_3: you have unrolled an RNN (lesson 02 does this for whole sequences).")
+    return True
+
+# %%
+def three_steps(cell, xs):
+    ...  # your code here: return H_3 of shape [N, h]
+
+# %%
+exercise_3_passed = check_three_steps(three_steps)
+
+# %% [markdown]
+# ## 11 · On a GPU
 #
+# The same `parity` check on CUDA, in float64 (to 1e-12) and in float32. Plain CUDA matmuls use full float32 by
+# default; the cell makes sure TF32, which rounds to about 1e-3, is off. Without a GPU it prints one line.
+
+# %% hidden
+# NBVAL_IGNORE_OUTPUT
+if DEVICE.type == "cuda":
+    saved_tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # compare in full float32
+    for dtype, tol in [(torch.float64, EXACT), (torch.float32, {})]:
+        t_cell = nn.RNNCell(d, h, device=DEVICE, dtype=dtype)
+        s_cell = ScratchRNNCell(d, h, device=DEVICE, dtype=dtype)
+        s_cell.load_state_dict(t_cell.state_dict())
+        xg, hg = torch.randn(64, d, device=DEVICE, dtype=dtype), torch.randn(64, h, device=DEVICE, dtype=dtype)
+        n = parity(s_cell, t_cell, xg, hg, **tol)
+        print(f"✓ {torch.cuda.get_device_name()} {dtype}: {n} tensors match "
+              f"({'|Δ| ≤ 1e-12' if tol else 'float32 defaults of assert_close, TF32 off'})")
+    torch.backends.cuda.matmul.allow_tf32 = saved_tf32
+else:
+    print("No GPU here: skipped (with one, this cell repeats the parity check on CUDA).")
+
+# %% [markdown]
+# ## 12 · Summary
+#
+# | | |
+# |---|---|
+# | the step | $H_t = \varphi(X_t W_{xh} + H_{t-1} W_{hh} + b)$, φ = tanh (or ReLU) |
+# | shapes | $X_t$ [N, d] · $W_{xh}$ [d, h] + $H_{t-1}$ [N, h] · $W_{hh}$ [h, h] + b [h] → $H_t$ [N, h] |
+# | torch | `nn.RNNCell(input_size=d, hidden_size=h, bias=True, nonlinearity="tanh")`, called as `cell(X, hx)` |
+# | torch's layout | `weight_ih` = $W_{xh}^\top$ [h, d], `weight_hh` = $W_{hh}^\top$ [h, h], $b$ = `bias_ih + bias_hh` |
+# | the course's step | `rnn_step(x, h, w_ih, w_hh, b_ih, b_hh)`: `F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)`, then φ |
+# | inputs | batched [N, d] or unbatched [d]; `hx` omitted = zeros |
+# | one product | $[X_t, H_{t-1}]\,[W_{xh}; W_{hh}]$ |
+# | parameters | $h\,(d + h + 2)$; without bias $h\,(d + h)$ |
+# | why tanh | a bounded state in (−1, 1); it saturates (slope → 0) for large inputs |
+# | parity | `load_state_dict` both ways; `parity(scratch, twin, *inputs)`: outputs and all gradients, float64 |
+#
+# **Next:** lesson 02 runs this step over a whole sequence: `nn.RNN` and `ScratchRNN`.
+
+# %% [markdown] collapsed
+# ## Going deeper: one entry by hand
+
+# %% [markdown]
+# Nothing magic happens in the matrix products. One entry of $H_t$, row 0 and column 2, written with plain
+# Python loops, equals the same entry of the matrix version.
+
+# %%
+i, j = 0, 2
+pre = sum(X[i, k] * W_xh[k, j] for k in range(d)) + sum(H_prev[i, m] * W_hh[m, j] for m in range(h)) + b[j]
+torch.testing.assert_close(torch.tanh(pre), H_t[i, j])
+print(f"H_t[{i}, {j}] by loops: {torch.tanh(pre):.4f}   by matrices: {H_t[i, j]:.4f}   ✓ equal")
+
+# %% [markdown] collapsed
+# ## Going deeper: four traps
+
+# %% [markdown]
 # **Trap 1: forgetting that torch stores the transpose.** Using `weight_ih` as if it were $W_{xh}$ fails loudly
-# when d ≠ h …
+# when d ≠ h, but when d = h it runs and gives **wrong numbers**, silently. Only a comparison with torch catches it.
 
 # %%
 try:
     X @ cell.weight_ih  # wrong on purpose: [N, d] @ [h, d]
 except RuntimeError as err:
-    print("RuntimeError:", err)
-
-# %% [markdown]
-# … but when d = h it runs and gives **wrong numbers** silently. Only a comparison with torch catches it:
-
-# %%
+    print("d ≠ h:", err)
 square = nn.RNNCell(5, 5)
 x5, h5 = torch.randn(N, 5), torch.randn(N, 5)
 with torch.no_grad():
@@ -556,7 +717,7 @@ with torch.no_grad():
     try:
         torch.testing.assert_close(wrong, square(x5, h5))
     except AssertionError as err:
-        print("caught by assert_close:", str(err).splitlines()[0])
+        print("d = h: no error, but assert_close says:", str(err).splitlines()[0])
 
 # %% [markdown]
 # **Trap 2: `nonlinearity` is only checked when the cell runs.** `nn.RNNCell(…, nonlinearity="sigmoid")` is
@@ -592,7 +753,8 @@ one_bias = OneBiasCell(d, h)
 with torch.no_grad():  # copy by hand, folding the two biases into one
     one_bias.weight_ih.copy_(cell.weight_ih), one_bias.weight_hh.copy_(cell.weight_hh)
     one_bias.bias.copy_(cell.bias_ih + cell.bias_hh)
-    check("one bias, same outputs", one_bias(X, H_prev), cell(X, H_prev))
+    torch.testing.assert_close(one_bias(X, H_prev), cell(X, H_prev))
+print("✓ one bias: the same outputs as nn.RNNCell (float32 defaults)")
 try:
     OneBiasCell(d, h).load_state_dict(cell.state_dict())
 except RuntimeError as err:
@@ -600,8 +762,7 @@ except RuntimeError as err:
 
 # %% [markdown]
 # **Trap 4: unbatched input gives unbatched output, and `hx` must match it.** A single vector [d] gives a state
-# [h] (not [1, h]), and its `hx` must be [h] too; a batched `hx` with an unbatched input is an error. Compare
-# torch's message with the scratch cell's.
+# [h] (not [1, h]), and its `hx` must be [h] too.
 
 # %%
 x1 = torch.randn(d)
@@ -612,194 +773,49 @@ for module in (cell, scratch):
     except RuntimeError as err:
         print(f"{type(module).__name__}: {err}")
 
+# %% [markdown] collapsed
+# ## Going deeper: what `ScratchRNNCell` refuses
+
 # %% [markdown]
-# ## 11 · Exercises
-#
-# Each exercise has a checker that runs your code against torch and says **what** is wrong, not just that
-# something is. Replace the `...`, run the cell, then run the checker cell below it (its code is collapsed, so
-# you read only its verdict; click the cell to see how it checks). Solutions are at the very end of the
-# notebook, collapsed too; try first.
-#
-# **Exercise 1: three steps by hand.** Given an `nn.RNNCell` and three inputs `xs` of shape [3, N, d] (step,
-# batch, features), return the state after the third step, $H_3$, starting from a zero state. Call `cell` once
-# per step; what does each step need from the one before?
+# A scratch module must never return a wrong answer: what it cannot take, it refuses with a message that names
+# the problem. Here are the usual mistakes, side by side: what `nn.RNNCell` says, and what `ScratchRNNCell` says.
+# Where torch builds a cell it should not (`bias=0`, a size of 0), the scratch cell refuses at construction.
 
 # %%
-def three_steps(cell, xs):
-    ...  # your code here: return H_3 of shape [N, h]
-
-# %% hidden
-def check_three_steps(fn):
-    """Compare fn with a correct unrolling; diagnose the usual mistakes. Returns True/False."""
-    with torch.random.fork_rng():  # private random numbers: your own seed is left alone
-        torch.manual_seed(3)
-        c, xs = nn.RNNCell(4, 3), torch.randn(3, 2, 4)
-    with torch.no_grad():
-        states = [torch.zeros(2, 3)]
-        for x_t in xs:
-            states.append(c(x_t, states[-1]))
+bad_calls = [("hx of batch 1 for a batch of 3", X, torch.zeros(1, h)),
+             ("hx one column too wide", X, torch.zeros(N, h + 1)),
+             ("wrong feature size", torch.randn(N, d + 1), None),
+             ("3-D input", torch.randn(2, N, d), None),
+             ("float64 input, float32 weights", X.double(), None)]
+for label, x, hx in bad_calls:
+    print(label)
+    for module in (cell, scratch):
         try:
-            got = fn(c, xs)
-        except Exception as err:  # show the learner's error instead of raising it
-            print(f"✗ three_steps raised {type(err).__name__}: {err}")
-            return False
-        if got is None:
-            print("✗ not done yet: three_steps returned None.")
-            return False
-        if not isinstance(got, torch.Tensor) or tuple(got.shape) != (2, 3):
-            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-            print(f"✗ expected H_3 of shape (2, 3) = [N, h], got {shape}. Return only the last state.")
-            return False
-        hints = [(c(xs[2]), "each step must get the previous state: cell(x_t, H), not cell(x_t)"),
-                 (states[1], "that is H_1: loop over all three steps"),
-                 (states[2], "that is H_2: one step is missing"),
-                 (c(xs[0], c(xs[1], c(xs[2]))), "the steps run in order x_1, x_2, x_3, not backwards")]
-        if not torch.allclose(got, states[3], atol=1e-6):
-            hint = next((msg for wrong, msg in hints if torch.allclose(got, wrong, atol=1e-6)), "feed each H_t to the next step")
-            print(f"✗ wrong values. Hint: {hint}.")
-            return False
-    print("✓ three_steps returns H_3: you have unrolled an RNN (lesson 02 does this for whole sequences).")
-    return True
-
-
-exercise_1_passed = check_three_steps(three_steps)
-
-# %% [markdown]
-# **Exercise 2: torch's cell by hand.** Compute `nn.RNNCell`'s output using only its parameters (`cell.weight_ih`,
-# `cell.weight_hh`, `cell.bias_ih`, `cell.bias_hh`), its setting `cell.nonlinearity` and plain tensor
-# operations; do not call `cell`.
-
-# %%
-def step_with_torch_weights(cell, X, H):
-    ...  # your code here: return H_t of shape [N, h]
-
-# %% hidden
-def check_step(fn):
-    """Compare fn with nn.RNNCell for tanh and relu; diagnose the usual mistakes. Returns True/False."""
-    for nonlinearity in ("tanh", "relu"):
-        with torch.random.fork_rng():
-            torch.manual_seed(5)
-            c, x, hx = nn.RNNCell(4, 3, nonlinearity=nonlinearity), torch.randn(2, 4), torch.randn(2, 3)
-        with torch.no_grad():
-            want = c(x, hx)
-            try:
-                got = fn(c, x, hx)
-            except Exception as err:
-                hint = "\n  Hint: weight_ih is stored as [h, d]: use weight_ih.T." if "shape" in str(err) else ""
-                print(f"✗ ({nonlinearity}) your step raised {type(err).__name__}: {err}{hint}")
-                return False
-            if got is None:
-                print("✗ not done yet: step_with_torch_weights returned None.")
-                return False
-            if tuple(got.shape) != tuple(want.shape):
-                print(f"✗ ({nonlinearity}) shape {tuple(got.shape)}, expected {tuple(want.shape)}.")
-                return False
-            pre = x @ c.weight_ih.T + hx @ c.weight_hh.T
-            act = torch.tanh if nonlinearity == "tanh" else torch.relu
-            hints = [(act(pre + c.bias_ih), "you left out bias_hh: torch adds both biases"),
-                     (act(pre + c.bias_hh), "you left out bias_ih: torch adds both biases"),
-                     (act(pre), "you left out both biases"),
-                     (act(x @ c.weight_ih.T + hx @ c.weight_hh + c.bias_ih + c.bias_hh), "weight_hh needs .T too"),
-                     (torch.tanh(pre + c.bias_ih + c.bias_hh), "use the cell's nonlinearity (cell.nonlinearity), not always tanh")]
-            if not torch.allclose(got, want, atol=1e-5):
-                hint = next((msg for wrong, msg in hints if torch.allclose(got, wrong, atol=1e-5)), "compare with section 3")
-                print(f"✗ ({nonlinearity}) values differ from nn.RNNCell. Hint: {hint}.")
-                return False
-    print("✓ your step matches nn.RNNCell, with tanh and with relu.")
-    return True
-
-
-exercise_2_passed = check_step(step_with_torch_weights)
-
-# %% [markdown]
-# **Exercise 3: read a model's size backwards.** A colleague's `nn.RNNCell` has `hidden_size=32` and, says
-# `sum(p.numel() …)`, 2,176 parameters. What is its `input_size`? Write the general answer: given the
-# parameter count, the hidden size and whether it has biases, return the input size (an `int`). Start from the
-# formula of section 9 and solve it for $d$.
-
-# %%
-def input_size_from(num_params, hidden_size, bias=True):
-    ...  # your code here: return an int
-
-# %% hidden
-def check_input_size(fn):
-    """Try fn on real cells of several sizes; diagnose the usual algebra slips. Returns True/False."""
-    for d_, h_, bias in [(32, 32, True), (4, 5, True), (1027, 256, True), (10, 20, False), (1, 1, True)]:
-        count = sum(p.numel() for p in nn.RNNCell(d_, h_, bias=bias).parameters())
-        try:
-            got = fn(count, h_, bias=bias)
-        except Exception as err:
-            print(f"✗ input_size_from({count}, {h_}, bias={bias}) raised {type(err).__name__}: {err}")
-            return False
-        if got is None:
-            print("✗ not done yet: input_size_from returned None.")
-            return False
-        if got != d_:
-            slips = {count // h_ - h_: "you forgot the two bias vectors (2h numbers)",
-                     count // h_ - h_ - 1: "there are two bias vectors, not one",
-                     count // h_ - 2: "weight_hh is [h, h]: subtract h as well"}
-            hint = slips.get(got, "count = h·(d + h + 2) with biases, h·(d + h) without; solve for d") if bias else \
-                "without bias, count = h·(d + h)"
-            print(f"✗ input_size_from({count}, {h_}, bias={bias}) = {got}, expected {d_}. Hint: {hint}.")
-            return False
-        if not isinstance(got, int):
-            print(f"✗ right value, but return an int (got {type(got).__name__}): nn.RNNCell needs an int.")
-            return False
-    print("✓ input_size_from is right for every size tried (the colleague's cell takes 32 inputs).")
-    return True
-
-
-exercise_3_passed = check_input_size(input_size_from)
-
-# %% [markdown]
-# ## 12 · On a GPU
-#
-# The same parity check, on CUDA when there is one. In float64 the comparison is as tight as on the CPU. In
-# float32 we state the precision: plain CUDA matmuls use full float32 by default
-# (`torch.backends.cuda.matmul.allow_tf32 = False`); with TF32 switched on they would differ by ~1e-3. On a
-# machine without a GPU this cell prints one line and steps aside.
-
-# %%
-# NBVAL_IGNORE_OUTPUT
-if DEVICE.type == "cuda":
-    saved_tf32 = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False  # compare in full float32
-    for dtype, tol in [(torch.float64, EXACT), (torch.float32, {})]:
-        t_cell = nn.RNNCell(d, h, device=DEVICE, dtype=dtype)
-        s_cell = ScratchRNNCell(d, h, device=DEVICE, dtype=dtype)
-        s_cell.load_state_dict(t_cell.state_dict())
-        xg = torch.randn(64, d, device=DEVICE, dtype=dtype)
-        n = parity(t_cell, s_cell, xg, torch.randn(64, h, device=DEVICE, dtype=dtype), **tol)
-        print(f"✓ {torch.cuda.get_device_name()} {dtype}: output and {n - 1} gradients match "
-              f"({'|Δ| ≤ 1e-12' if tol else 'float32 defaults, TF32 off'})")
-    torch.backends.cuda.matmul.allow_tf32 = saved_tf32
-else:
-    print("No GPU here: skipped (this cell repeats the parity check on CUDA when a GPU is present).")
-
-# %% [markdown]
-# ## 13 · Summary
-#
-# | | |
-# |---|---|
-# | the step | $H_t = \varphi(X_t W_{xh} + H_{t-1} W_{hh} + b)$, φ = tanh (or ReLU) |
-# | shapes | $X_t$ [N, d] · $W_{xh}$ [d, h] + $H_{t-1}$ [N, h] · $W_{hh}$ [h, h] + b [h] → $H_t$ [N, h] |
-# | torch | `nn.RNNCell(input_size=d, hidden_size=h, bias=True, nonlinearity="tanh")`, called as `cell(X, hx)` |
-# | torch's layout | `weight_ih` = $W_{xh}^\top$ [h, d], `weight_hh` = $W_{hh}^\top$ [h, h], $b$ = `bias_ih + bias_hh` |
-# | inputs | batched [N, d] or unbatched [d]; `hx` omitted = zeros |
-# | one matmul | $[X_t, H_{t-1}]\,[W_{xh}; W_{hh}]$, with the stacked matrix `cat([weight_ih, weight_hh], 1).T` |
-# | parameters | $h\,(d + h + 2)$; without bias $h\,(d + h)$ |
-# | why tanh | bounded state in (−1, 1); saturates (slope → 0) for large inputs |
-# | parity check | `load_state_dict` both ways; `assert_close` on outputs and all gradients, float64 |
-#
-# **Next:** lesson 02 runs this step over a whole sequence: `nn.RNN` and `ScratchRNN`.
+            module(x, hx)
+        except (RuntimeError, ValueError) as err:
+            print(f"  {type(module).__name__:<15} {type(err).__name__}: {err}")
+for kwargs in ({"bias": 0}, {"bias": "True"}, {"hidden_size": 0}, {"input_size": 0}):
+    try:
+        ScratchRNNCell(**{"input_size": d, "hidden_size": h, **kwargs})
+    except (TypeError, ValueError) as err:
+        print(f"ScratchRNNCell({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) {type(err).__name__}: {err}")
 
 # %% [markdown]
 # ## Solutions
 #
-# Collapsed so they stay out of the way: click the cell to expand. Each solution is passed through its
-# checker (and must pass); then a deliberately wrong answer shows what the checker says.
+# Collapsed so that they stay out of the way: click a cell to expand it. Each solution goes through its checker
+# (and must pass); then deliberately wrong answers show what the checkers say.
 
 # %% solution
+def my_rnn_step_solution(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
+    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # torch stores W_xhᵀ and W_hhᵀ: .T turns them back
+    return torch.relu(a) if nonlinearity == "relu" else torch.tanh(a)
+
+
+def stacked_weight_solution(w_ih, w_hh):
+    return torch.cat([w_ih.T, w_hh.T], dim=0)  # [d + h, h]: W_xh on top of W_hh
+
+
 def three_steps_solution(cell, xs):
     H = torch.zeros(xs.shape[1], cell.hidden_size)
     for x_t in xs:  # each step feeds its state to the next
@@ -807,22 +823,13 @@ def three_steps_solution(cell, xs):
     return H
 
 
-def step_solution(cell, X, H):
-    pre = X @ cell.weight_ih.T + H @ cell.weight_hh.T + cell.bias_ih + cell.bias_hh
-    return torch.tanh(pre) if cell.nonlinearity == "tanh" else torch.relu(pre)
-
-
-def input_size_from_solution(num_params, hidden_size, bias=True):
-    # num_params = h·(d + h + 2) with biases  →  d = num_params / h − h − 2
-    return num_params // hidden_size - hidden_size - (2 if bias else 0)
-
-
+assert check_rnn_step(my_rnn_step_solution)
+assert check_stacked_weight(stacked_weight_solution)
 assert check_three_steps(three_steps_solution)
-assert check_step(step_solution)
-assert check_input_size(input_size_from_solution)
 
 # %% solution
 # What the checkers say to three common mistakes:
+assert not check_rnn_step(lambda x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh":
+                          torch.tanh(x @ w_ih.T + h @ w_hh.T + b_ih))
+assert not check_stacked_weight(lambda w_ih, w_hh: torch.cat([w_hh.T, w_ih.T]))
 assert not check_three_steps(lambda c, xs: c(xs[2]))
-assert not check_step(lambda c, X, H: torch.tanh(X @ c.weight_ih.T + H @ c.weight_hh.T + c.bias_ih))
-assert not check_input_size(lambda n, h, bias=True: n // h - h)
