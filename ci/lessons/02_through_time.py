@@ -137,7 +137,9 @@ def check_loop(fn, fn_name, products=None):
                 got = fn(x_in, h0_in, *params)
     except Exception as err:  # report the learner's error instead of raising it
         print(f"✗ {fn_name} raised {type(err).__name__}: {err}\n  Hint: x[t] is [N, d] and w_ih [h, d], so "
-              "F.linear(x[t], w_ih) or x[t] @ w_ih.T; h0 is [1, N, h], so start from h0[0].")
+              "F.linear(x[t], w_ih) or x[t] @ w_ih.T; h0 is [1, N, h], so start from h0[0]."
+              + ("\n  For all steps at once: x is [T, N, d], so P = F.linear(x, w_ih, b_ih) or x @ w_ih.T + b_ih "
+                 "is [T, N, h]." if products is not None else ""))
         return False
     got = as_pair(got, fn_name, x.dtype)
     if got is None:
@@ -332,7 +334,8 @@ print("✓ ScratchRNN equals nn.RNN (float32 defaults of assert_close); output[-
 #
 # Lesson 01's `parity(scratch, twin, *inputs)` (re-stated in the collapsed cell) runs both modules forward and
 # backward on the same inputs and asserts that every output and every gradient match. `twin` makes a
-# `ScratchRNN` with a torch module's settings and weights. In **float64** we ask for |Δ| ≤ 1e-12.
+# `ScratchRNN` with a torch module's settings and weights. In **float64** we ask for |Δ| ≤ 1e-12: that is
+# `EXACT`, the tolerance `{"atol": 1e-12, "rtol": 0.0}`.
 
 # %% hidden
 def parity(scratch, twin, *inputs, **tol):
@@ -416,7 +419,7 @@ print("✓ float32, nn.RNN(10, 20) on (5, 3, 10): every tensor matches within as
 # Only $H_{t-1} W_{hh}$ has to wait for the previous step. The input term $X_t W_{xh} + b_{ih}$ does not, so
 # `nn.RNN` computes it for **all** steps at once, one product of the whole [T, N, d] input, before the loop. The
 # loop then only adds $H_{t-1} W_{hh} + b_{hh}$ and applies φ. One large product instead of T small ones is the
-# main speed trick of RNN implementations (lesson 11 measures it).
+# main speed trick of RNN implementations (a planned lesson on speed measures it).
 #
 # It also changes the order in which numbers are added, and floating-point addition is not associative:
 
@@ -429,8 +432,8 @@ print(f"(0.1 + 0.2) + 0.3 = {left:.17f}\n0.1 + (0.2 + 0.3) = {right:.17f}")
 # ask for agreement to rounding (1e-12) only in float64.
 #
 # **Exercise 2 (harder): hoist the input product.** Write the loop again, with the same arguments, the way
-# `nn.RNN` organises it: first $P$ = `x` $W_{ih}^\top$ + `b_ih` for all steps in **one** product, [T, N, h]; then
-# the loop, which adds only $H_{t-1} W_{hh}^\top + b_{hh}$ to `P[t]`. Any form of product works (`@`,
+# `nn.RNN` organises it: first `P = x @ w_ih.T + b_ih` for all steps in **one** product, [T, N, h]; then
+# the loop, which adds only `H @ w_hh.T + b_hh` to `P[t]` before the tanh. Any form of product works (`@`,
 # `F.linear`, `einsum`, `tensordot`, …). The checker also counts the products in which `w_ih` meets the input:
 # one is the goal.
 
@@ -649,7 +652,8 @@ print("✓ widget callback checked: defaults, both layouts at the extremes, and 
 # ## 9 · On a GPU
 #
 # The same `parity` check on CUDA, where `nn.RNN` runs on **cuDNN**, in float64 and in float32. In float32 cuDNN
-# would use TF32 by default (errors ~1e-3), so the cell switches it off and back. Without a GPU it prints one line.
+# would use TF32 by default, a faster and coarser product (errors ~1e-3), so the cell switches it off and back.
+# Without a GPU it prints one line.
 
 # %% hidden
 # NBVAL_IGNORE_OUTPUT

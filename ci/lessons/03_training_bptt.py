@@ -284,7 +284,7 @@ plt.show()
 #
 # with $X_t$ [N, d], $H_t$ and $a_t$ [N, h], $W_{xh}$ [d, h], $W_{hh}$ [h, h], $b$ [h].
 #
-# A loss reads the states. Its **direct** gradient at step t is $G_t = \partial L/\partial H_t$ from the loss
+# The loss L is computed from the states. Its **direct** gradient at step t is $G_t = \partial L/\partial H_t$ from the loss
 # alone. But $H_t$ also feeds $H_{t+1}$, so the **total** gradient $\delta_t$ has a second part, coming back from
 # the future. Start at $\delta_T = G_T$ and go backwards, $t = T, \dots, 1$:
 #
@@ -312,22 +312,26 @@ def bptt_reference(X, H, G, W_hh, mistake=None):
     T = X.shape[0]
     dW_xh, dW_hh, db = X.new_zeros(X.shape[2], W_hh.shape[0]), torch.zeros_like(W_hh), X.new_zeros(W_hh.shape[0])
     delta = G[T]  # δ_T: nothing comes back from the future
-    for t in range(T, 0, -1):
+    for t in range(T, 1 if mistake == "stop early" else 0, -1):
         dA = delta * (1 - H[t] ** 2)  # ∂L/∂a_t = δ_t ⊙ tanh'(a_t)
         if mistake == "no tanh'":
             dA = delta
         elif mistake == "1 - H":
             dA = delta * (1 - H[t])
+        elif mistake == "H_{t-1} in tanh'":
+            dA = delta * (1 - H[t - 1] ** 2)
         if mistake == "overwrite":
             dW_xh, dW_hh, db = X[t - 1].T @ dA, H[t - 1].T @ dA, dA.sum(0)
         else:
             dW_xh, db = dW_xh + X[t - 1].T @ dA, db + dA.sum(0)
             dW_hh = dW_hh + (H[t] if mistake == "H_t" else H[t - 1]).T @ dA
+            if mistake == "dW_hh transposed":
+                dW_hh = dW_hh - H[t - 1].T @ dA + dA.T @ H[t - 1]
         back = dA @ W_hh.T  # what flows back through the recurrence
         if mistake == "untransposed":
             back = dA @ W_hh
         delta = (0 if mistake == "no G" else G[t - 1]) + (0 if mistake == "no recurrence" else back)
-    return dW_xh, dW_hh, db, delta
+    return dW_xh, dW_hh, db, (dA if mistake == "dA" else delta)
 
 
 MISTAKES = {  # mistake → what the checker says
@@ -338,6 +342,10 @@ MISTAKES = {  # mistake → what the checker says
     "no recurrence": "δ_{t−1} also gets what comes back from step t: ∂L/∂a_t W_hhᵀ",
     "H_t": "∂L/∂W_hh sums H_{t−1}ᵀ ∂L/∂a_t: the state that went INTO step t",
     "overwrite": "the weights act at every step: add up (+=) the contributions of all T steps",
+    "H_{t-1} in tanh'": "tanh'(a_t) is 1 − H_t², with H_t = H[t], the state step t produced (not H[t − 1])",
+    "dW_hh transposed": "∂L/∂W_hh is H_{t−1}ᵀ ∂L/∂a_t (H[t - 1].T @ dA), not its transpose",
+    "stop early": "go back all the way, t = T, …, 1: the last step back (t = 1) gives δ_0 = ∂L/∂H_0",
+    "dA": "dH0 is δ_0 = G_0 + ∂L/∂a_1 W_hhᵀ, one step further back than ∂L/∂a_1",
 }
 NAMES = ("dW_xh", "dW_hh", "db", "dH0")
 
@@ -375,7 +383,8 @@ def check_bptt(fn):
     try:
         got = fn(X.clone(), H.clone(), G.clone(), W_hh.clone())
     except Exception as err:  # report the learner's error instead of raising it
-        print(f"✗ bptt_backward raised {type(err).__name__}: {err}")
+        print(f"✗ bptt_backward raised {type(err).__name__}: {err}\n  Hint: X [T, N, d] holds X_1 … X_T, so X_t is "
+              "X[t - 1]; H and G [T + 1, N, h] start at step 0, so H_t is H[t]; W_hh is [h, h] as in the formula.")
         return False
     if got is None:
         print("✗ not done yet: bptt_backward returned None.")
@@ -409,7 +418,7 @@ for _ours, _theirs in zip(bptt_reference(_X, _H, _G, _W), _want):
 # **Exercise 1 (the core of this lesson): BPTT over all T steps.** Write `bptt_backward`. It gets the inputs
 # `X` [T, N, d], the states `H` [T + 1, N, h] from `forward_states`, the direct gradients `G` [T + 1, N, h]
 # (`G[0]` is zero: the loss does not read $H_0$; the checker's loss is $\tfrac12 \sum_t \lVert H_t - Y_t \rVert^2$,
-# so $G_t = H_t - Y_t$) and $W_{hh}$ [h, h]. It returns
+# so $G_t = H_t - Y_t$) and $W_{hh}$ [h, h], in the formula's layout (`H @ W_hh`), not torch's. It returns
 # $(\partial L/\partial W_{xh}, \partial L/\partial W_{hh}, \partial L/\partial b, \partial L/\partial H_0)$.
 # The checker compares them with autograd and names the mistake if there is one.
 
@@ -632,7 +641,10 @@ def check_clip_grads(fn):
             hint = ("that is one tensor's norm: the total norm is over ALL gradients together"
                     if abs(got_value - per_tensor) < 1e-9 else
                     "it is 0: `parameters` may be a generator (model.parameters()), which runs out after one pass; "
-                    "make a list first" if got_value == 0 else "return the norm BEFORE clipping")
+                    "make a list first" if got_value == 0 else
+                    "the total norm is the length of all gradients as ONE vector: the square root of the sum of "
+                    "every squared entry, not a sum of norms" if got_value > want.item() else
+                    "return the norm BEFORE clipping")
             print(f"✗ returned norm {got_value:.4f}, expected {want.item():.4f}: {hint}.")
             return False
         for i, (p, q) in enumerate(zip(mine, ref)):
@@ -645,8 +657,9 @@ def check_clip_grads(fn):
             if not torch.allclose(p.grad, q.grad, rtol=0.0, atol=1e-12):
                 no_eps = torch.allclose(p.grad, grads[i] * (max_norm / want), rtol=0.0, atol=1e-12)
                 hint = ("the norm was below max_norm: leave the gradients alone (never scale up)" if max_norm > 100 else
-                        "nothing was clipped: `parameters` may be a generator (model.parameters()), which runs out "
-                        "after one pass; make a list first" if torch.equal(p.grad, grads[i]) else
+                        "nothing was clipped: change each p.grad in place (p.grad.mul_(scale)), not a copy; and "
+                        "`parameters` may be a generator (model.parameters()), which runs out after one pass: make a "
+                        "list first" if torch.equal(p.grad, grads[i]) else
                         "add clip_grad_norm_'s 1e-6 to the norm: max_norm / (total + 1e-6)" if no_eps else
                         "scale every gradient by the same factor max_norm / (total + 1e-6)")
                 print(f"✗ max_norm = {max_norm}: gradient {i} differs from clip_grad_norm_'s: {hint}.")

@@ -82,6 +82,12 @@ CHECKER_CASES = [
     ("check_bptt", _bptt_wrong("return dW_xh, dW_hh, db, delta", "return dW_xh.T, dW_hh, db, delta"),
      "torch's layout"),
     ("check_bptt", _bptt_wrong("db += dA.sum(0)", "db = db + dA"), "over the batch rows"),
+    ("check_bptt", _bptt_wrong("dA = delta * (1 - H[t] ** 2)", "dA = delta * (1 - H[t - 1] ** 2)"), "not H[t − 1]"),
+    ("check_bptt", _bptt_wrong("dW_hh += H[t - 1].T @ dA", "dW_hh += dA.T @ H[t - 1]"), "not its transpose"),
+    ("check_bptt", _bptt_wrong("for t in range(T, 0, -1):", "for t in range(T, 1, -1):"), "go back all the way"),
+    ("check_bptt", _bptt_wrong("return dW_xh, dW_hh, db, delta", "return dW_xh, dW_hh, db, dA"),
+     "one step further back"),
+    ("check_bptt", _bptt_wrong("dW_xh += X[t - 1].T @ dA", "dW_xh += X[t].T @ dA"), "X_t is X[t - 1]"),
     # Exercise 2: clip by norm (given a generator of parameters, as model.parameters() is)
     ("check_clip_grads", """def answer(parameters, max_norm):
     grads = [p.grad for p in parameters if p.grad is not None]
@@ -143,4 +149,18 @@ CHECKER_CASES = [
         g.mul_(min(1.0, max_norm / (total.item() + 1e-6)))
     return torch.sqrt(sum((g**2).sum() for g in grads))
 """, "BEFORE clipping"),
+    ("check_clip_grads", """def answer(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = torch.sqrt(sum((g**2).sum() for g in grads))
+    for g in grads:
+        g = g * min(1.0, max_norm / (total.item() + 1e-6))
+    return total
+""", "not a copy"),
+    ("check_clip_grads", """def answer(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = sum(g.norm() for g in grads)
+    for g in grads:
+        g.mul_(min(1.0, max_norm / (total.item() + 1e-6)))
+    return total
+""", "not a sum of norms"),
 ]
