@@ -127,8 +127,9 @@ print(f"output[-1] equals h_n[-1]: {torch.equal(output[-1], h_n[-1])}")
 # ## 3 · Exercise 1: write the stacked forward
 #
 # Write what `nn.RNN` computes. `layers` is `rnn.all_weights`. Layer 0 reads `x`; layer k > 0 reads the states of
-# layer k − 1; layer k starts from `h0[k]`. Use `rnn_step` for each step. Loop over layers outside or over time
-# outside, as you like. The checker compares your answer with `nn.RNN` and says what is wrong.
+# layer k − 1; layer k starts from `h0[k]`. Use `rnn_step(x_t, H, w_ih, w_hh, b_ih, b_hh)` for each step. Loop
+# over layers outside or over time outside, as you like; `output` and `h_n` are tensors (`torch.stack`). The
+# checker compares your answer with `nn.RNN` and says what is wrong.
 
 # %% hidden
 def stacked_variants(x, h0, layers):
@@ -177,7 +178,9 @@ def check_stacked_forward(fn):
         print("✗ not done yet: stacked_forward returned None.")
         return False
     if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(torch.is_tensor(g) for g in got)):
-        print(f"✗ stacked_forward returned a {type(got).__name__}: return a pair of tensors (output, h_n).")
+        parts = ", ".join(type(g).__name__ for g in got) if isinstance(got, (tuple, list)) else type(got).__name__
+        print(f"✗ stacked_forward returned ({parts}): return a pair of tensors (output, h_n); "
+              "torch.stack turns a list of states into one tensor.")
         return False
     out, hn = (g.detach() for g in got)
     for name, g, w in (("output", out, ref_out), ("h_n", hn, ref_hn)):
@@ -348,7 +351,8 @@ print("✓ 1, 2 and 3 layers, with and without bias: the same parameter names, s
       "and the same initial values from the same seed")
 
 # %% [markdown]
-# Copy `nn.RNN`'s weights in with `load_state_dict` and compare, forward and backward, with `parity`:
+# Copy `nn.RNN`'s weights in with `load_state_dict` and compare, forward and backward, with `parity`; `**EXACT`
+# (from the helper cell) demands |Δ| ≤ 1e-12:
 
 # %%
 scratch = ScratchRNN(d, h, num_layers=L, dtype=torch.float64)
@@ -475,13 +479,13 @@ exercise_2_passed = check_stream_step(stream_step)
 # ## 6 · Parity in every setting
 #
 # The collapsed cell runs `parity` on a grid: 1, 2 and 3 layers, with and without bias, `batch_first` off and on,
-# batched and unbatched input, `h0` given or not, tanh and relu: 48 runs in float64. Modules with more than one
-# layer get `dropout=0.5` and run in eval mode, where dropout is off. The weights go from scratch to torch this
-# time. Then torch's documentation example, `nn.RNN(10, 20, 2)`, in float32: two different kernels, so within
-# float32's default tolerance, not bit for bit.
+# batched and unbatched input, `h0` given or not, tanh and relu: 48 runs in float64, on a batch of 6 (N = 2 would
+# equal num_layers = 2). Modules with more than one layer get `dropout=0.5` and run in eval mode, where dropout
+# is off. The weights go from scratch to torch this time. Then torch's documentation example,
+# `nn.RNN(10, 20, 2)`, in float32: two different kernels, so within float32's default tolerance, not bit for bit.
 
 # %% hidden
-runs = 0
+N_G, runs = 6, 0  # the grid's batch: unlike N = 2, it equals no other size (T, d, h or num_layers)
 for n_layers in (1, 2, 3):
     for bias in (True, False):
         for batch_first in (False, True):
@@ -491,8 +495,8 @@ for n_layers in (1, 2, 3):
                 for give_h0 in (True, False):
                     s_rnn, t_rnn = ScratchRNN(d, h, **kw).eval(), nn.RNN(d, h, **kw).eval()
                     t_rnn.load_state_dict(s_rnn.state_dict())  # scratch → torch
-                    x = torch.randn(*((N, T, d) if batch_first else (T, N, d)) if batched else (T, d), dtype=torch.float64)
-                    h0 = torch.randn(*((n_layers, N, h) if batched else (n_layers, h)), dtype=torch.float64)
+                    x = torch.randn(*((N_G, T, d) if batch_first else (T, N_G, d)) if batched else (T, d), dtype=torch.float64)
+                    h0 = torch.randn(*((n_layers, N_G, h) if batched else (n_layers, h)), dtype=torch.float64)
                     n = parity(s_rnn, t_rnn, x, *([h0] if give_h0 else []), **EXACT)
                     assert n == 2 + 1 + give_h0 + (4 if bias else 2) * n_layers
                     runs += 1

@@ -36,9 +36,9 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # only th
 #
 # The step $H_t = \varphi(X_t W_{xh} + H_{t-1} W_{hh} + b)$ is `rnn_step` with torch's weights
 # (`weight_ih_l0` = $W_{xh}^\top$), and `parity(scratch, twin, *inputs)` asserts that two modules agree, outputs
-# and gradients. Both are re-stated, as in lessons 01–02, in the collapsed cell below.
-# We use different sizes everywhere (T = 5 steps, N = 3 sequences, d = 7 features, h = 6 units), so a mix-up
-# of two axes raises an error.
+# and gradients; `**EXACT` makes a comparison demand |Δ| ≤ 1e-12 (float64: equal up to rounding). All three are
+# re-stated, as in lessons 01–04, in the collapsed cell below. We use different sizes everywhere (T = 5 steps,
+# N = 3 sequences, d = 7 features, h = 6 units), so a mix-up of two axes raises an error.
 
 # %% hidden
 def parity(scratch, twin, *inputs, **tol):
@@ -256,7 +256,8 @@ print("forward_pass = nn.RNN's forward direction on packed input: output at real
 # first.) The final state is the one after index 0.
 #
 # Replace `...` and run the cell, then the checker below it: it compares your `out` at the real steps, and your
-# final state, with torch's reverse direction on a packed batch, and says what is wrong. Solutions are at the end.
+# final state, with torch's reverse direction on a packed batch, and says what is wrong. It uses sizes of its own
+# (T = 6, N = 4, h = 3): take them from the arguments (`X.shape`, `w_hh.shape[0]`). Solutions are at the end.
 
 # %%
 def reverse_pass(X, H, w_ih, w_hh, b_ih, b_hh, lengths):
@@ -282,7 +283,7 @@ def check_reverse_pass(fn):
         H, out = h0[1], torch.zeros(6, 4, 3, dtype=torch.float64)
         for t in ts:
             H_new = rnn_step(x[t], H, w[0], w[1], w[2] if b_ih else None, w[3] if b_hh else None)
-            H = torch.where((t < lens)[:, None], H_new, H) if masked else H_new
+            H = torch.where((t < lens)[:, None], H_new, H if masked != "zero" else 0 * H) if masked else H_new
             out[t] = H
         return out
 
@@ -320,6 +321,9 @@ def check_reverse_pass(fn):
     elif same(run(range(5, -1, -1), masked=False)):
         print("✗ you ran over the padding: a short sequence's reverse pass must start at its own last real step. "
               "Keep the state where t ≥ length: torch.where((t < lengths)[:, None], H_new, H).")
+    elif same(run(range(5, -1, -1), masked="zero")):
+        print("✗ you set the state to zero in the padding, so a short sequence starts from zeros, not from H. "
+              "Keep the old state there: torch.where((t < lengths)[:, None], H_new, H).")
     elif same(run(range(5, -1, -1), b_hh=False)):
         print("✗ you left out b_hh.")
     elif same(run(range(5, -1, -1), b_ih=False)):
@@ -506,8 +510,9 @@ n = parity(twin(bi), bi, packed, h0, **EXACT)
 print(f"ScratchRNN = nn.RNN(bidirectional=True) on packed input: {n} tensors match (|Δ| ≤ 1e-12) ✓")
 
 # %% [markdown]
-# The same for every combination, in the collapsed cell: num_layers 1–2, one or two directions, `batch_first`,
-# `bias`, and batched, unbatched and packed input, with and without `h0`; then relu, dropout and float32.
+# The same for every combination, in the collapsed cell: 144 settings, num_layers 1–3 × one or two directions ×
+# `batch_first` × `bias` × batched, unbatched or packed input × with or without `h0`, at sizes where no two axes
+# have the same length; then relu, dropout and float32.
 
 # %% hidden
 for kwargs in ({}, {"num_layers": 2, "bidirectional": True}, {"num_layers": 3, "bidirectional": True, "bias": False}):
@@ -519,22 +524,28 @@ for kwargs in ({}, {"num_layers": 2, "bidirectional": True}, {"num_layers": 3, "
     assert all(torch.equal(a, b) for a, b in zip(s_init.parameters(), t_init.parameters()))
 t_init.load_state_dict(s_init.state_dict())  # scratch → torch (twin() goes torch → scratch)
 print("✓ parameters: torch's names, shapes, order and initial values; load_state_dict both ways")
+# The grid's own sizes: all different, and none equals a row count D·num_layers (1, 2, 3, 4 or 6), so that
+# a mix-up of two axes raises an error in every setting (the lesson's N = 3 and h = 6 would not, at 3 layers).
+T_G, N_G, d_G, h_G = 5, 8, 7, 9
+LENGTHS_G = torch.tensor([3, 5, 1, 4, 5, 2, 4, 3])  # unsorted; the longest = T_G
 runs = 0
-for L in (1, 2):
+for L in (1, 2, 3):
     for bidir in (False, True):
         for batch_first in (False, True):
             for bias in (True, False):
-                t_rnn = nn.RNN(d, h, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidir,
+                t_rnn = nn.RNN(d_G, h_G, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidir,
                                dtype=torch.float64)
                 s_rnn, DL = twin(t_rnn), (2 if bidir else 1) * L
-                x_b = torch.randn(*((N, T, d) if batch_first else (T, N, d)), dtype=torch.float64)
-                for x, h0_ in [(x_b, torch.randn(DL, N, h, dtype=torch.float64)),
-                               (torch.randn(T, d, dtype=torch.float64), torch.randn(DL, h, dtype=torch.float64)),
-                               (pack_padded_sequence(x_b, LENGTHS, batch_first=batch_first, enforce_sorted=False),
-                                torch.randn(DL, N, h, dtype=torch.float64))]:
+                assert len({T_G, N_G, d_G, h_G, DL}) == 5
+                x_b = torch.randn(*((N_G, T_G, d_G) if batch_first else (T_G, N_G, d_G)), dtype=torch.float64)
+                for x, h0_ in [(x_b, torch.randn(DL, N_G, h_G, dtype=torch.float64)),
+                               (torch.randn(T_G, d_G, dtype=torch.float64), torch.randn(DL, h_G, dtype=torch.float64)),
+                               (pack_padded_sequence(x_b, LENGTHS_G, batch_first=batch_first, enforce_sorted=False),
+                                torch.randn(DL, N_G, h_G, dtype=torch.float64))]:
                     parity(s_rnn, t_rnn, x, h0_, **EXACT)
                     parity(s_rnn, t_rnn, x, **EXACT)
                     runs += 2
+assert runs == 144
 print(f"✓ {runs} settings (layers, directions, batch_first, bias, batched/unbatched/packed, h0 or not): "
       "outputs and gradients equal, |Δ| ≤ 1e-12")
 relu = nn.RNN(d, h, num_layers=2, nonlinearity="relu", bidirectional=True, dtype=torch.float64)
@@ -698,7 +709,8 @@ assert show_lengths(0, 3, 5) is None and show_lengths(8, 3, 0) is None
 # A model often has only the padded `output` of a packed bidirectional run, [T, N, 2h] (zeros past each length).
 # Return the summary a classifier needs, [N, 2h]: for each sequence b, the forward final state next to the
 # reverse final state, taken from `output` and `lengths`. The checker compares it with
-# `torch.cat([h_n[-2], h_n[-1]], -1)`. Hint: `output[idx_t, torch.arange(N)]` picks row `idx_t[b]` of sequence b.
+# `torch.cat([h_n[-2], h_n[-1]], -1)`, with h = 7 and N = 4: take h and N from `output.shape`, not the lesson's.
+# Hint: `output[idx_t, torch.arange(N)]` picks row `idx_t[b]` of sequence b.
 
 # %%
 def packed_summary(output, lengths):
@@ -743,11 +755,16 @@ def check_packed_summary(fn):
         return torch.allclose(a, b, rtol=0.0, atol=1e-12)
 
     fwd, rev = got[:, :7], got[:, 7:]
+    h_lesson = globals().get("h")  # the lesson's h = 6, a tempting global
+    h_lesson = h_lesson if isinstance(h_lesson, int) and 0 < h_lesson < 14 else 7
+    wrong_h = torch.cat([out[lens - 1, torch.arange(4), :h_lesson], out[0, :, h_lesson:]], -1)
     if same(got, want):
         print("✓ packed_summary = [h_n[-2], h_n[-1]]: forward at index length − 1, reverse at index 0.")
         return True
     if same(got, out[-1]):
         print("✗ that is output[-1], the last PADDED step: zeros for every sequence shorter than T.")
+    elif h_lesson != 7 and same(got, wrong_h):
+        print(f"✗ you split at the lesson's h = {h_lesson}; here h = 7. Take it from the output: output.shape[-1] // 2.")
     elif same(fwd, hn[-1]) and same(rev, hn[-2]):
         print("✗ the halves are swapped: the forward direction is the first h columns, the reverse the last h.")
     elif same(fwd, out[-1, :, :7]):

@@ -98,6 +98,7 @@ def answer(x, h0, layers):  # returns the bottom layer's states as output
 """, "output holds the states of layer 0"),
     ("check_stacked_forward", _LAYER_OUTER.replace("for x_t in below:", "for x_t in x:"), "layer k > 0"),
     ("check_stacked_forward", "def answer(x, h0, layers):\n    ...", "not done yet"),
+    ("check_stacked_forward", _LAYER_OUTER.replace("torch.stack(last)", "last"), "torch.stack turns a list"),
     ("check_stream_step", """
 def answer(x_t, H, layers):
     below, new = x_t, []

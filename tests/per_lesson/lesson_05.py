@@ -93,6 +93,8 @@ CHECKER_CASES = [
      "the final state is not"),
     ("check_reverse_pass", _REVERSE_LOOP.format(biases="b_ih, b_hh", update="torch.where(t < lengths, H_new, H)",
                                                 final="H"), "(t < lengths)[:, None]"),
+    ("check_reverse_pass", _REVERSE_LOOP.format(biases="b_ih, b_hh", update="H_new * (t < lengths)[:, None]",
+                                                final="H"), "starts from zeros, not from H"),
     ("check_packed_summary", "def answer(output, lengths):\n    h = output.shape[-1] // 2\n"
                              "    fwd = output[lengths - 1, torch.arange(output.shape[1]), :h]\n"
                              "    return torch.cat([fwd, output[0, :, h:]], dim=-1)", True),
@@ -119,4 +121,7 @@ CHECKER_CASES = [
     ("check_packed_summary", "def answer(output, lengths):\n    h = output.shape[-1] // 2\n"
                              "    fwd = output[lengths, torch.arange(output.shape[1]), :h]\n"
                              "    return torch.cat([fwd, output[0, :, h:]], dim=-1)", "lengths[b] − 1"),
+    ("check_packed_summary", "def answer(output, lengths):  # the lesson's global h = 6, not the checker's 7\n"
+                             "    fwd = output[lengths - 1, torch.arange(output.shape[1]), :h]\n"
+                             "    return torch.cat([fwd, output[0, :, h:]], dim=-1)", "the lesson's h = 6"),
 ]
