@@ -4,11 +4,12 @@ MUTATIONS: (original text, broken text, the mistake) - each edits the scratch co
     the original must appear exactly once in the notebook's code cells, and the broken notebook must fail on
     one of its own assertions (tests/test_mutations.py).
 STAND_IN_SIZES: (old, new) replacements that shrink a GPU cell when the CPU stands in for the GPU.
+CHECKER_CASES: (checker, source defining `answer`, True if it must be accepted, else the hint it must print).
 """
 
 MUTATIONS = [
-    ('i, f, g, o = (gi + F.linear(h, w_hh, b_hh)).chunk(4, -1)',
-     'i, f, o, g = (gi + F.linear(h, w_hh, b_hh)).chunk(4, -1)',
+    ('i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)',
+     'i, f, o, g = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)',
      'chunk the LSTM gates in the order i, f, o, g'),
     ('n = torch.tanh(x_n + r * h_n)',
      'n = torch.tanh(x_n + F.linear(r * h, w_hh.chunk(3)[2], None if b_hh is None else b_hh.chunk(3)[2]))',
@@ -16,29 +17,29 @@ MUTATIONS = [
     ('n = torch.tanh(x_n + r * h_n)',
      'b_n = 0.0 if b_hh is None else b_hh.chunk(3)[2]\n    n = torch.tanh(x_n + b_n + r * (h_n - b_n))',
      "fold the GRU's b_hn outside r"),
-    ('return (1 - z) * n + z * h, None',
-     'return z * n + (1 - z) * h, None',
+    ('return (1 - z) * n + z * h',
+     'return z * n + (1 - z) * h',
      'swap z and 1 - z in the GRU update'),
-    ('h_new = h_new @ w_hr.T',
-     'h_new = h_new',
+    ('return (h if w_hr is None else F.linear(h, w_hr)), c',
+     'return h, c',
      'leave out the LSTM projection'),
-    ("        if w_hr is not None:  # LSTM with proj_size: h' = h' W_hr^T [N, P], fed back into the next step\n            h_new = h_new @ w_hr.T\n        if lengths is not None:  # packed input: past its length a sequence keeps its old state\n            h_new = torch.where(t < lengths, h_new, h)\n            c_new = None if c is None else torch.where(t < lengths, c_new, c)\n        h, c = h_new, c_new\n        out[t] = h  # position t, whichever direction\n    return torch.stack(out), h, c",
-     '        if lengths is not None:  # packed input: past its length a sequence keeps its old state\n            h_new = torch.where(t < lengths, h_new, h)\n            c_new = None if c is None else torch.where(t < lengths, c_new, c)\n        h, c = h_new, c_new\n        out[t] = h  # position t, whichever direction\n    return torch.stack(out), (h if w_hr is None else h @ w_hr.T), c',
-     'apply the projection only to the returned h_n'),
+    ('"LSTM": (4, 2, lambda x, s, w: lstm_step(x, *s, *w)),',
+     '"LSTM": (4, 2, lambda x, s, w: lstm_step(x, *s, *w[:4])),',
+     'apply the projection only to the returned h_n (the recurrence reads the unprojected h)'),
     ('X = torch.cat(outs, dim=-1)',
      'X = torch.cat(outs[::-1], dim=-1)',
      'swap the directions in output'),
-    ('mask = None if lengths is None else lengths.to(X.device)[:, None]',
+    ('mask = lengths.to(X.device)[:, None]',
      'mask = None',
      'no masking for packed input'),
-    ('c_new = None if c is None else torch.where(t < lengths, c_new, c)',
-     'c_new = c_new',
+    ('state = new if mask is None else tuple(torch.where(t < mask, a, b) for a, b in zip(new, state))',
+     'state = new if mask is None else (torch.where(t < mask, new[0], state[0]), *new[1:])',
      "keep updating the LSTM cell state past a sequence's length"),
     ('k < self.num_layers - 1',
      'k < self.num_layers',
      'apply dropout after the last layer too'),
-    ('h_n, c_n = torch.stack(h_n), (',
-     'h_n, c_n = torch.stack(h_n[::-1]), (',
+    ('tuple(torch.stack(s) for s in zip(*finals))',
+     'tuple(torch.stack(s[::-1]) for s in zip(*finals))',
      'stack h_n in the wrong order'),
     ('i = k * D + j',
      'i = k',
@@ -46,8 +47,8 @@ MUTATIONS = [
     ('reverse=j == 1',
      'reverse=False',
      'run the reverse direction forwards'),
-    ('output = X.transpose(0, 1) if self.batch_first else X  # h_n is never batch-first',
-     'output = X.transpose(0, 1) if self.batch_first else X\n        h_n = h_n.transpose(0, 1) if self.batch_first else h_n',
+    ('X = X.transpose(0, 1)  # output only: h_n is never batch-first',
+     'X, finals = X.transpose(0, 1), tuple(s.transpose(0, 1) for s in finals)',
      'make h_n batch-first too'),
     ('shapes = {"weight_ih": (G * hidden_size, input_size if k == 0 else D * H_out),\n                          "weight_hh": (G * hidden_size, H_out)}',
      'shapes = {"weight_hh": (G * hidden_size, H_out),\n                          "weight_ih": (G * hidden_size, input_size if k == 0 else D * H_out)}',
@@ -64,6 +65,117 @@ MUTATIONS = [
     ('if kind is int and value <= 0:',
      'if kind is int and value <= 0 and name != "input_size":',
      "skip torch's input_size > 0 check"),
+    # added with the rebuilt core
+    ('return [[getattr(self, name) for name in names] for names in self._all_weights]',
+     'return [list(self.parameters())]',
+     'all_weights as one flat list instead of one list per layer-direction'),
+    ('if input.dim() == 2:  # unbatched (T, d): a batch of one; batch_first does not apply',
+     'if False:',
+     'read an unbatched (T, d) input as a batch'),
+    ('if tuple(state.shape) != want:',
+     'if False:',
+     'let an h0 of the wrong batch through (it broadcasts)'),
+    ('if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):',
+     'if not isinstance(value, (kind, int)):',
+     'accept bias=0 as a flag'),
 ]
 
 STAND_IN_SIZES = []
+
+_PRED = ("def answer(mode, T, N, input_size, hidden_size, num_layers=1, bidirectional=False, batch_first=False,\n"
+         "           proj_size=0, unbatched=False):\n")
+_COUNT = "def answer(mode, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):\n"
+_CIFG = "def answer(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):\n"
+
+CHECKER_CASES = [
+    # Exercise 1: predict the shapes
+    ("check_predict_shapes", "answer = predict_shapes_solution", True),
+    ("check_predict_shapes", _PRED +
+     "    D = 2 if bidirectional else 1\n    out_cols = D * (proj_size or hidden_size)\n"
+     "    rows = [D * num_layers] + ([] if unbatched else [N])\n"
+     "    if unbatched:\n        output = (T, out_cols)\n"
+     "    else:\n        output = (N, T, out_cols) if batch_first else (T, N, out_cols)\n"
+     "    h = tuple(rows + [proj_size if proj_size else hidden_size])\n"
+     "    c = tuple(rows + [hidden_size]) if mode == 'LSTM' else None\n"
+     "    return dict(output=output, h_n=h, c_n=c)", True),
+    ("check_predict_shapes", "answer = shapes_batch_first_everywhere", "batch_first does not apply to h_n"),
+    ("check_predict_shapes", _PRED +
+     "    r = predict_shapes_solution(mode, T, N, input_size, hidden_size, num_layers, bidirectional, batch_first,\n"
+     "                                proj_size, unbatched)\n"
+     "    if r['c_n'] is not None:\n        r['c_n'] = r['h_n']\n    return r",
+     "the cell state is never projected"),
+    ("check_predict_shapes", _PRED +
+     "    return predict_shapes_solution(mode, T, N, input_size, hidden_size, num_layers, bidirectional,\n"
+     "                                   batch_first, proj_size, False)",
+     "unbatched input (T, d) gives 2-D results"),
+    # Exercise 2: count the parameters
+    ("check_count_parameters", "answer = count_parameters_solution", True),
+    ("check_count_parameters", _COUNT +
+     "    import torch\n    G = {'RNN_TANH': 1, 'RNN_RELU': 1, 'LSTM': 4, 'GRU': 3}[mode]\n"
+     "    D, H_out, n = 1 + int(bidirectional), proj_size or hidden_size, 0\n"
+     "    for k in range(num_layers):\n        for _ in range(D):\n"
+     "            shapes = [(G * hidden_size, input_size if k == 0 else D * H_out), (G * hidden_size, H_out)]\n"
+     "            shapes += [(G * hidden_size,)] * 2 * bias + [(proj_size, hidden_size)] * (proj_size > 0)\n"
+     "            n += sum(torch.Size(s).numel() for s in shapes)\n    return torch.tensor(n)", True),
+    ("check_count_parameters", "answer = count_one_direction", "the reverse direction has its own weights"),
+    ("check_count_parameters", _COUNT +
+     "    G, D, H_out = CELLS[mode][0], (2 if bidirectional else 1), proj_size or hidden_size\n"
+     "    return sum(D * (G * hidden_size * (input_size + H_out) + 2 * G * hidden_size * bias\n"
+     "               + proj_size * hidden_size) for k in range(num_layers))",
+     "layers k > 0 read the layer below"),
+    ("check_count_parameters", _COUNT +
+     "    G, D, H_out = CELLS[mode][0], (2 if bidirectional else 1), proj_size or hidden_size\n"
+     "    return sum(D * (G * hidden_size * ((input_size if k == 0 else D * H_out) + H_out)\n"
+     "               + 2 * G * hidden_size * bias) for k in range(num_layers))",
+     "adds weight_hr"),
+    ("check_count_parameters", _COUNT +
+     "    G, D, H_out = CELLS[mode][0], (2 if bidirectional else 1), proj_size or hidden_size\n"
+     "    return sum(D * (G * hidden_size * ((input_size if k == 0 else D * H_out) + H_out)\n"
+     "               + G * hidden_size * bias + proj_size * hidden_size) for k in range(num_layers))",
+     "two bias vectors"),
+    ("check_count_parameters", _COUNT +
+     "    G, D, H_out = CELLS[mode][0], (2 if bidirectional else 1), proj_size or hidden_size\n"
+     "    return sum(D * (G * hidden_size * ((input_size if k == 0 else D * H_out) + hidden_size)\n"
+     "               + 2 * G * hidden_size * bias + proj_size * hidden_size) for k in range(num_layers))",
+     "weight_hh reads the projected state"),
+    # Exercise 3 (build the core): the coupled input-forget gate LSTM step
+    ("check_cifg_step", "answer = cifg_step_solution", True),
+    ("check_cifg_step", _CIFG +
+     "    pre = x @ w_ih.T + h @ w_hh.T\n"
+     "    if b_ih is not None:\n        pre = pre + b_ih\n"
+     "    if b_hh is not None:\n        pre = pre + b_hh\n"
+     "    H = h.shape[1]\n"
+     "    f, g, o = torch.sigmoid(pre[:, :H]), torch.tanh(pre[:, H:2 * H]), torch.sigmoid(pre[:, 2 * H:])\n"
+     "    c_new = torch.lerp(g, c, f)\n"
+     "    return o * torch.tanh(c_new), c_new", True),
+    ("check_cifg_step", _CIFG +
+     "    a = torch.einsum('nd,gd->ng', x, w_ih) + torch.einsum('nh,gh->ng', h, w_hh)\n"
+     "    a = a + sum(b for b in (b_ih, b_hh) if b is not None)\n"
+     "    f, g, o = a.chunk(3, dim=1)\n"
+     "    c = torch.sigmoid(f) * c + torch.sigmoid(-f) * torch.tanh(g)\n"
+     "    return torch.sigmoid(o) * torch.tanh(c), c", True),
+    ("check_cifg_step", "answer = cifg_step_input_gate_f", "the input gate is 1 − σ(f)"),
+    ("check_cifg_step", _CIFG +
+     "    g, f, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(3, -1)\n"
+     "    f = torch.sigmoid(f)\n    c = f * c + (1 - f) * torch.tanh(g)\n"
+     "    return torch.sigmoid(o) * torch.tanh(c), c", "the blocks are in the order f, g, o"),
+    ("check_cifg_step", _CIFG +
+     "    f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh)).chunk(3, -1)\n"
+     "    f = torch.sigmoid(f)\n    c = f * c + (1 - f) * torch.tanh(g)\n"
+     "    return torch.sigmoid(o) * torch.tanh(c), c", "you left out b_hh"),
+    ("check_cifg_step", _CIFG +
+     "    f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(3, -1)\n"
+     "    f = torch.sigmoid(f)\n    c_new = f * c + (1 - f) * torch.tanh(g)\n"
+     "    return torch.sigmoid(o) * torch.tanh(c), c_new", "h' reads the new cell state"),
+    ("check_cifg_step", _CIFG +
+     "    f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(3, -1)\n"
+     "    f = torch.sigmoid(f)\n    c = f * c + (1 - f) * torch.tanh(g)\n"
+     "    return torch.sigmoid(o) * torch.tanh(c), c", "bias=False"),
+    ("check_cifg_step", _CIFG +
+     "    f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(3, -1)\n"
+     "    f = torch.sigmoid(f)\n    c = f * c + (1 - f) * torch.tanh(g)\n"
+     "    return torch.sigmoid(o) * torch.tanh(c)", "return the pair (h_new, c_new)"),
+]
+
+# Complete drop-in layers: the probe also checks `all_weights` against torch (tests/probes/scratch_probe.py).
+COMPLETE_LAYERS = ("ScratchRNN", "ScratchLSTM", "ScratchGRU")
