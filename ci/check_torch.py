@@ -2,11 +2,12 @@
 
     python ci/check_torch.py /path/to/other/venv [NN ...]
 
-Each notebook runs top to bottom in a fresh kernel of that environment's Python, in an empty folder, with errors
-allowed so that one failing cell does not hide the next. The report lists, per lesson: the torch version, the
-cells that raised (a lesson must never raise: Run All would stop there) and the cells whose compared outputs differ
-from the stored ones (as nbval compares them, ci/output_compare.py). Differences are allowed between torch versions
-only where the cell says why; errors are not. The environment needs ipykernel and the lessons' requirements.
+Each notebook runs top to bottom in a fresh kernel of that environment's Python (ci/nbtools.py's runner, the one
+the build uses, given that Python), in an empty folder, with errors allowed so that one failing cell does not hide
+the next. The report lists, per lesson: the torch version, the cells that raised (a lesson must never raise: Run
+All would stop there) and the cells whose compared outputs differ from the stored ones (as nbval compares them,
+ci/output_compare.py). Differences are allowed between torch versions only where the cell says why; errors are
+not. The environment needs ipykernel and the lessons' requirements; nothing is installed anywhere.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+from nbtools import NOTEBOOKS, run_in_fresh_kernel
 from output_compare import differences
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
@@ -29,27 +28,16 @@ def main() -> int:
     ap.add_argument("venv", type=Path)
     ap.add_argument("lessons", nargs="*")
     args = ap.parse_args()
-    python = args.venv / "bin" / "python"
+    python = str(args.venv.absolute() / "bin" / "python")
     version = subprocess.run([python, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                              text=True, check=True).stdout.strip()
-    # A kernelspec for that Python, in a folder of our own (nothing is installed in the user's Jupyter dirs).
-    kernels = ROOT / ".check-torch-kernels"
-    subprocess.run([python, "-m", "ipykernel", "install", "--prefix", kernels, "--name", "other-torch"],
-                   check=True, capture_output=True)
-    import os
-
-    os.environ["JUPYTER_PATH"] = str(kernels / "share" / "jupyter")
     failed = 0
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         if args.lessons and not any(path.name.startswith(n) for n in args.lessons):
             continue
         stored = nbformat.read(path, as_version=4)
         nb = copy.deepcopy(stored)
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="other-torch",
-                           resources={"metadata": {"path": tmp}}).execute()
+        run_in_fresh_kernel(nb, cell_timeout=300, allow_errors=True, python=python)
         errors = [(i, o.ename, o.evalue) for i, c in enumerate(c for c in nb.cells if c.cell_type == "code")
                   for o in c.outputs if o.output_type == "error"]
         diffs = differences(stored.cells, nb.cells, limit=20)

@@ -5,8 +5,10 @@ ipywidgets 8 renders (found by their CSS classes).
 
 The server runs with ``--LabApp.expose_app_in_browser`` (as JupyterLab's own UI tests, galata, do), so the page can
 read ``window.jupyterapp``: the kernel status and each cell's execution count come from JupyterLab's models (the
-DOM shows no prompt for a collapsed cell). Everything else is done and checked as a learner would: menus, keyboard,
-mouse, and the rendered outputs.
+DOM shows no prompt for a collapsed cell), and JupyterLab's commands are run by their ids (notebook:run-all-cells is
+what Run → Run All Cells runs; an id, unlike a menu label, does not change with the language or a redesign). The
+controls are moved as a learner moves them (keyboard, mouse) and checked on the rendered outputs. The page-side
+helpers are JavaScript in tests/browser_helpers.js.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ KERNEL_READY_S = 90  # page load + kernel start
 RUN_ALL_S = 180  # a lesson must run in 30 s (README rule 9); nbval allows 120 s per cell
 WIDGETS_RENDER_S = 30
 CONTROL_S = 30  # one widget callback (each draws a figure in well under a second here)
-CONTROL_GRACE_S = 3  # after the kernel went busy and idle with no change, wait this long for a late update
+CONTROL_GRACE_S = 3  # the callback ran and every output arrived, yet the display has not changed: wait this long
+# for it to render before calling it unchanged (a bound on a condition: it only runs out when the test fails)
+SETTLED_POLLS, SETTLED_POLL_MS = 3, 50  # "settled" (nothing pending in the kernel) seen this many times in a row
 UI_S = 15  # menus, clicks, clearing outputs
 
 # User settings written into the temporary JUPYTERLAB_SETTINGS_DIR.
@@ -246,219 +250,12 @@ def start_lab(notebooks_dir: Path, tmp: Path) -> LabServer:
 # Page side. Installed with context.add_init_script(); every function takes the notebook's path in the server.
 # --------------------------------------------------------------------------------------------------------------------
 
-PAGE_HELPERS = r"""
-window.__bt = (() => {
-  const WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json';
-  // What a callback can change: Output widgets (interact's output), HTML/Label/Image/progress displays.
-  const DISPLAY = '.widget-output, .widget-html, .widget-htmlmath, .widget-image, .jupyter-widgets.widget-label, '
-                + '.widget-hprogress, .widget-vprogress, .widget-valid';
-  // ipywidgets 8 controls, by the class on the view's root element. Order matters: a container claims what it holds.
-  const KINDS = [
-    ['slider', '.widget-slider, .widget-hslider, .widget-vslider'],
-    ['dropdown', '.widget-dropdown'],
-    ['select', '.widget-select, .widget-select-multiple'],
-    ['checkbox', '.widget-checkbox'],
-    ['toggle-buttons', '.widget-toggle-buttons'],
-    ['toggle-button', '.widget-toggle-button'],
-    ['radio-buttons', '.widget-radio'],
-    ['textarea', '.widget-textarea'],
-    ['text', '.widget-text'],
-    ['button', '.widget-button'],
-  ];
-  const INTERACTIVE = 'input, select, textarea, button, [role="slider"], [contenteditable="true"]';
-  const busy = {};
+PAGE_HELPERS_FILE = Path(__file__).resolve().parent / "browser_helpers.js"
 
-  function panel(path) {
-    const app = window.jupyterapp;
-    if (!app || !app.shell) return null;
-    for (const w of app.shell.widgets('main')) {
-      if (w && w.context && w.context.path === path && w.content && w.sessionContext) return w;
-    }
-    return null;
-  }
-  function kernel(path) {
-    const p = panel(path);
-    return p && p.sessionContext.session ? p.sessionContext.session.kernel : null;
-  }
-  function kernelIdle(path) {
-    const p = panel(path), k = kernel(path);
-    if (!p || !k || !p.sessionContext.isReady) return false;
-    if (k.status !== 'idle' || k.connectionStatus !== 'connected') return false;
-    const ind = p.node.querySelector('.jp-Notebook-ExecutionIndicator');
-    return !ind || ind.dataset.status === 'idle';
-  }
-  function watchKernel(path) {  // count the kernel's busy periods, to tell "callback ran and changed nothing"
-    const k = kernel(path);
-    if (!k) return false;
-    if (!k.__btWatched) {
-      k.__btWatched = true;
-      k.statusChanged.connect((_, s) => { if (s === 'busy') busy[path] = (busy[path] || 0) + 1; });
-    }
-    return true;
-  }
-  function busyCount(path) { return busy[path] || 0; }
-  function cells(path) {  // [{index, type, model, node}] for every cell; index counts from 1, as "Cell N/M" in
-    const p = panel(path);  // JupyterLab's status bar
-    const models = [...p.content.model.cells];
-    return models.map((m, i) => ({index: i + 1, type: m.type, model: m, node: p.content.widgets[i].node}));
-  }
-  function runState(path) {
-    const code = cells(path).filter(c => c.type === 'code');
-    return {
-      n: code.length,
-      counts: code.map(c => c.model.executionCount),
-      running: code.filter(c => c.model.executionState === 'running').length,
-      idle: kernelIdle(path),
-    };
-  }
-  function allCleared(path) { return runState(path).counts.every(c => c === null); }
-  function runDone(path) {
-    const s = runState(path);  // (a notebook without code cells has nothing to run)
-    return s.idle && s.running === 0 && (s.n === 0 || s.counts.some(c => c !== null));
-  }
-  function outputsJSON(c) {
-    const out = [];
-    for (let i = 0; i < c.model.outputs.length; i++) out.push(c.model.outputs.get(i).toJSON());
-    return out;
-  }
-  function modelErrors(path) {
-    const errors = [];
-    for (const c of cells(path).filter(c => c.type === 'code')) {
-      for (const o of outputsJSON(c)) {
-        if (o.output_type === 'error') errors.push(`cell ${c.index}: ${o.ename}: ${o.evalue}`);
-      }
-    }
-    return errors;
-  }
-  // Every widget-view output of a cell must show a rendered view: not "Loading widget...", not an error.
-  // Output i of a cell's model is child i of its output area.
-  function widgetRender(path) {
-    let expected = 0, rendered = 0, loading = 0;
-    const bad = [];
-    for (const c of cells(path).filter(c => c.type === 'code')) {
-      const area = c.node.querySelector('.jp-Cell-outputArea');
-      const nodes = area ? [...area.querySelectorAll(':scope > .jp-OutputArea-child > .jp-OutputArea-output')] : [];
-      outputsJSON(c).forEach((o, i) => {
-        if (!(o.data && o.data[WIDGET_VIEW] && o.data[WIDGET_VIEW].model_id)) return;
-        expected++;
-        const n = nodes[i];
-        if (n && (n.querySelector('.jupyter-widgets-error-widget') ||
-                  (n.classList.contains('jupyter-widgets') && /Error displaying widget/.test(n.textContent)))) {
-          bad.push(`cell ${c.index}, output ${i}: ${n.textContent.replace(/\s+/g, ' ').trim().slice(0, 200)}`);
-        } else if (n && n.querySelector(':scope > .jupyter-widgets')) {
-          rendered++;
-        } else {
-          loading++;
-          const shows = n ? JSON.stringify(n.textContent.slice(0, 100)) : 'no output node';
-          bad.push(`cell ${c.index}, output ${i}: not rendered (${shows})`);
-        }
-      });
-    }
-    return {expected, rendered, loading, bad};
-  }
-  // What a learner would see as an error: tracebacks and widget errors in any output.
-  function problems(path) {
-    const found = [];
-    for (const c of cells(path)) {
-      const area = c.node.querySelector('.jp-Cell-outputArea');
-      if (!area) continue;
-      // innermost outputs only (an interact's own output node holds its Output widget's outputs)
-      for (const o of area.querySelectorAll('.jp-OutputArea-output')) {
-        if (o.querySelector('.jp-OutputArea-output')) continue;
-        const t = o.innerText || o.textContent;
-        if (/Traceback/.test(t)) {
-          found.push(`cell ${c.index}: traceback shown (${o.dataset.mimeType || 'widget'}):\n${tail(t, 12)}`);
-        }
-      }
-      const t = area.textContent;
-      const i = t.indexOf('Error displaying widget');
-      if (i >= 0) found.push(`cell ${c.index}: ${t.slice(i, i + 300)}`);
-      if (area.querySelector('.jupyter-widgets-error-widget'))  // ipywidgets' broken-view icon
-        found.push(`cell ${c.index}: a widget view failed to render (ipywidgets' error icon; see the browser console)`);
-    }
-    return [...new Set(found)];
-  }
-  function tail(text, n) {  // the end of a traceback says what went wrong
-    const lines = text.replace(/\s+$/, '').split('\n');
-    if (lines.length <= n + 2) return lines.join('\n');
-    return [lines[0], `  … (${lines.length - n - 1} lines)`, ...lines.slice(-n)].join('\n');
-  }
-  function labelOf(el, kind, i) {
-    const clean = s => (s || '').replace(/\u200b/g, '').trim();
-    const direct = [...el.children].find(ch => ch.matches('label.widget-label'));
-    const basic = el.querySelector('.widget-label-basic');  // a checkbox's description
-    for (const s of [direct && direct.textContent, basic && basic.textContent,
-                     (kind === 'button' || kind === 'toggle-button') && el.textContent, el.getAttribute('title')]) {
-      if (clean(s)) return clean(s);
-    }
-    return `${kind} #${i}`;
-  }
-  // Tag every control in the notebook with data-bt-control=N and describe it.
-  function discover(path) {
-    const root = panel(path).content.node;
-    root.querySelectorAll('[data-bt-control]').forEach(e => e.removeAttribute('data-bt-control'));
-    const claimed = [], found = [];
-    const all = cells(path);
-    const cellIndex = el => all.findIndex(c => c.node === el.closest('.jp-Cell')) + 1;
-    for (const [kind, sel] of KINDS) {
-      for (const el of root.querySelectorAll(sel)) {
-        if (claimed.some(c => c.contains(el) || el.contains(c))) continue;
-        claimed.push(el);
-        // interact_manual's "Run Interact" button is pressed after each change, not tested on its own
-        if (kind === 'button' && el.parentElement && el.parentElement.classList.contains('widget-interact')) continue;
-        found.push({el, kind});
-      }
-    }
-    found.sort((a, b) => (a.el.compareDocumentPosition(b.el) & Node.DOCUMENT_POSITION_FOLLOWING) ? -1 : 1);
-    const controls = found.map(({el, kind}, id) => {  // in page order
-      el.setAttribute('data-bt-control', String(id));
-      const disabled = !!(el.querySelector('[disabled]') || el.matches('[disabled], :disabled'));
-      return {id, kind, label: labelOf(el, kind, id), cell: cellIndex(el), disabled};
-    });
-    const unsupported = new Set();  // anything else a learner could operate in a widget view
-    for (const x of root.querySelectorAll(INTERACTIVE)) {
-      const view = x.closest('.jupyter-widgets');
-      if (!view || claimed.some(c => c.contains(x))) continue;
-      if (x.matches('input[type="file"]') || x.closest('.jp-InputArea')) continue;
-      const output = x.closest('.jp-OutputArea-output');  // plain HTML output shown inside an Output widget
-      if (output && view.contains(output)) continue;
-      unsupported.add(`cell ${cellIndex(x)}: <${x.tagName.toLowerCase()}> in a widget view of class "${view.className}"`);
-    }
-    return {controls, unsupported: [...unsupported]};
-  }
-  function control(id) { return document.querySelector(`[data-bt-control="${id}"]`); }
-  function manualButton(id) {  // interact_manual: the button that applies the change
-    const box = control(id).closest('.widget-interact');
-    return !!(box && [...box.children].some(ch => ch.classList.contains('widget-button')));
-  }
-  function hash(s) {
-    let h = 2166136261;
-    for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619); }
-    return (h >>> 0).toString(16) + ':' + s.length;
-  }
-  // What this control's output shows now: its interact box's displays, else its cell's, else the notebook's.
-  function snapshot(path, id) {
-    const el = control(id);
-    const pick = root => [...root.querySelectorAll(DISPLAY)].filter(d => !d.contains(el));
-    let scope = 'interact', shown = [];
-    const box = el.closest('.widget-interact');
-    if (box) shown = pick(box);
-    if (!shown.length) { scope = 'cell'; shown = pick(el.closest('.jp-Cell')); }
-    if (!shown.length) { scope = 'notebook'; shown = pick(panel(path).content.node); }
-    const parts = shown.map(d => [d.innerText, ...[...d.querySelectorAll('img')].map(i => i.src),
-                                  ...[...d.querySelectorAll('svg')].map(s => s.outerHTML)].join('\n'));
-    const text = shown.map(d => d.innerText).join('\n---\n');
-    return {scope, n: shown.length, key: hash(parts.join('\n===\n')), text: tail(text, 10).slice(-1200),
-            images: shown.reduce((k, d) => k + d.querySelectorAll('img, svg').length, 0)};
-  }
-  function changed(path, id, key) { return snapshot(path, id).key !== key; }
-  function dialogs() {
-    return [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText.slice(0, 500));
-  }
-  return {kernelIdle, watchKernel, busyCount, runState, allCleared, runDone, modelErrors, widgetRender,
-          problems, discover, manualButton, snapshot, changed, dialogs};
-})();
-"""
+
+def page_helpers() -> str:
+    """The page-side helpers (tests/browser_helpers.js), read at run time."""
+    return PAGE_HELPERS_FILE.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -485,17 +282,24 @@ def wait_js(page, condition: str, args: list, timeout_s: float, polling: int = 1
     )
 
 
-def use_menu(page, menu: str, item: str) -> None:
-    """Click menu-bar `menu`, then its item `item` (exact labels), as a learner does."""
-    import re
-
-    page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(f"^{re.escape(menu)}$")).click(timeout=UI_S * 1000)
-    entry = page.locator(".lm-Menu .lm-Menu-itemLabel").filter(has_text=re.compile(f"^{re.escape(item)}$"))
-    entry.click(timeout=UI_S * 1000)
+def run_command(page, path: str, command_id: str, args: dict | None = None) -> None:
+    """Run JupyterLab command `command_id` (e.g. notebook:run-all-cells, the command behind Run → Run All Cells)
+    on the notebook at `path`; fails clearly if JupyterLab has no such command."""
+    js(page, "command", path, command_id, args or {})
 
 
-def _number(x: float, integral: bool) -> str:
-    return str(round(x)) if integral else repr(round(x, 10))
+def wait_settled(page, path: str, timeout_s: float, polls: int = SETTLED_POLLS) -> None:
+    """Wait until everything the page sent the kernel has run and its outputs have arrived (browser_helpers.js
+    settled()), seen on `polls` polls in a row SETTLED_POLL_MS apart: a widget that queued a second update while
+    the first ran sends it only when the first is done."""
+    page.evaluate("() => { window.__btSettled = 0; }")
+    page.wait_for_function(
+        "(a) => { const bt = window.__bt; const ok = !!(bt && bt.settled(a[0]));"
+        " window.__btSettled = ok ? (window.__btSettled || 0) + 1 : 0; return window.__btSettled >= a[1]; }",
+        arg=[path, polls],
+        timeout=timeout_s * 1000,
+        polling=SETTLED_POLL_MS,
+    )
 
 
 def move_control(page, control: dict) -> str:
@@ -515,7 +319,7 @@ def move_control(page, control: dict) -> str:
                 h.press("ArrowLeft")
                 return f"ArrowLeft on the slider handle at its max {now:g}"
         raise ControlError("the slider cannot move (min == max)")
-    if kind in ("dropdown", "select"):
+    if kind == "dropdown":
         sel = el.locator("select")
         options = sel.locator("option")
         n = options.count()
@@ -530,9 +334,6 @@ def move_control(page, control: dict) -> str:
         was = box.is_checked()
         box.click()
         return f"clicked the checkbox (was {'checked' if was else 'unchecked'})"
-    if kind in ("toggle-button", "button"):
-        el.click()
-        return "clicked"
     if kind == "toggle-buttons":
         b = el.locator("button:not(.mod-active):not([disabled])").first
         label = b.text_content()
@@ -545,30 +346,8 @@ def move_control(page, control: dict) -> str:
     if kind == "text":
         inp = el.locator("input").first
         old = inp.input_value()
-        if inp.get_attribute("type") == "number":
-            step_attr = inp.get_attribute("step")
-            step = float(step_attr) if step_attr not in (None, "", "any") else 1.0
-            value = float(old or 0)
-            hi = inp.get_attribute("max")
-            new = value + step if hi in (None, "") or value + step <= float(hi) else value - step
-            text = _number(new, float(step).is_integer() and float(value).is_integer())
-        else:
-            text = old + "x"
-        inp.fill(text)
+        inp.fill(old + "x")
         inp.press("Enter")
         inp.blur()
-        return f"typed {text!r} (was {old!r})"
-    if kind == "textarea":
-        ta = el.locator("textarea")
-        old = ta.input_value()
-        ta.fill(old + "x")
-        ta.blur()
-        return "appended 'x'"
+        return f"typed {old + 'x'!r} (was {old!r})"
     raise ControlError(f"no way to move a {kind}")
-
-
-def press_manual_button(page, control: dict) -> None:
-    if js(page, "manualButton", control["id"]):
-        page.locator(f'[data-bt-control="{control["id"]}"]').locator(
-            "xpath=ancestor::*[contains(concat(' ', @class, ' '), ' widget-interact ')][1]"
-        ).locator(":scope > .widget-button").click()

@@ -1,14 +1,18 @@
 """Each lesson in a real browser, as a learner uses it: JupyterLab and headless Chromium.
 
-For every notebook in notebooks/: open it in JupyterLab, wait for the kernel, clear the stored outputs, Run → Run All
-Cells, and check that the run went through to the last cell with no traceback and every widget rendered. Then move
-every widget control once (slider: arrow key; dropdown: next option; checkbox: click; …) and check that what its
-output shows changes, with no traceback and no "Error displaying widget". nbval cannot see any of this: an exception
-inside a widget callback only ever shows in the browser.
+For every notebook in notebooks/: open it in JupyterLab, wait for the kernel, clear the stored outputs
+(notebook:clear-all-cell-outputs, what Edit → Clear Outputs of All Cells runs), run all cells (notebook:run-all-cells,
+what Run → Run All Cells runs), and check that the run went through to the last cell with no traceback and every
+widget rendered. Then move every widget control once (slider: arrow key; dropdown: next option; checkbox: click; …)
+and check that what its output shows changes, with no traceback and no "Error displaying widget". nbval cannot see
+any of this: an exception inside a widget callback only ever shows in the browser. Every wait is on a condition
+(the kernel idle, every message a control sent run to its end, the display changed), bounded by a generous
+timeout that only runs out when something is wrong.
 
 One JupyterLab server (over a temporary copy of notebooks/, with temporary settings, data, runtime and home dirs)
 and one Chromium for the whole module. A screenshot per lesson goes to test-artifacts/browser-<lesson>.png
-(browser-<lesson>-FAILED.png on failure).
+(browser-<lesson>-FAILED.png on failure, with a Playwright trace beside it, browser-<lesson>-FAILED-trace.zip:
+open it with `playwright show-trace FILE` or at trace.playwright.dev).
 
 Needs the Python package playwright and a Chromium binary (/usr/bin/chromium or `chromium` on PATH; never
 `playwright install`). Without them the test is skipped, except under CI=true/1, where it fails.
@@ -73,7 +77,11 @@ def browser(tmp_path_factory, request):
     )
     request.addfinalizer(context.close)
     context.set_default_timeout(bs.UI_S * 1000)
-    context.add_init_script(bs.PAGE_HELPERS)
+    context.add_init_script(bs.page_helpers())
+    # One trace for the module, one chunk per lesson: kept (beside the screenshot) only when the lesson fails.
+    # DOM snapshots at each action; no screencast (it cost ~2 s of CPU a lesson), the failure screenshot is saved apart.
+    context.tracing.start(screenshots=False, snapshots=True)
+    request.addfinalizer(lambda: context.tracing.stop())
     return context
 
 
@@ -131,45 +139,28 @@ def check_control(page, name: str, c: dict) -> str | None:
     shown_before = set(bs.js(page, "problems", name))
     try:
         action = bs.move_control(page, c)
-        bs.press_manual_button(page, c)
     except bs.ControlError as err:
         return f"{where}: cannot be moved: {err}"
     args = [name, c["id"], before["key"], busy_before]
-    try:  # the display changed, or the kernel ran the callback; and the kernel is idle again
-        bs.wait_js(
-            page,
-            "bt.kernelIdle(a[0]) && (bt.changed(a[0], a[1], a[2]) || bt.busyCount(a[0]) > a[3])",
-            args,
-            bs.CONTROL_S,
-        )
-        if not bs.js(page, "changed", name, c["id"], before["key"]):  # ran but showed nothing new (yet)
-            bs.wait_js(page, "bt.kernelIdle(a[0]) && bt.changed(a[0], a[1], a[2])", args, bs.CONTROL_GRACE_S)
+    try:  # the display changed, or the kernel ran the callback; then everything the move sent has run, its
+        # outputs arrived; then the display must have changed (given a moment to render)
+        bs.wait_js(page, "bt.changed(a[0], a[1], a[2]) || bt.busyCount(a[0]) > a[3]", args, bs.CONTROL_S)
+        bs.wait_settled(page, name, bs.CONTROL_S)
+        if not bs.js(page, "changed", name, c["id"], before["key"]):
+            bs.wait_js(page, "bt.changed(a[0], a[1], a[2])", args, bs.CONTROL_GRACE_S)
     except PlaywrightTimeout:
         idle = bs.js(page, "kernelIdle", name)
         if any(p.startswith(f"cell {c['cell']}:") for p in shown_before):
             return f"{where}: {action}, but what it shows did not change: it still shows the error reported above"
         after = bs.js(page, "snapshot", name, c["id"])
         return (
-            f"{where}: {action}, but what it shows did not change (kernel idle: {idle}). "
-            f"Its output ({after['scope']}) still reads:\n{after['text']}"
+            f"{where}: {action}, but what it shows did not change (kernel idle: {idle}, messages still running: "
+            f"{bs.js(page, 'pendingCount', name)}). Its output ({after['scope']}) still reads:\n{after['text']}"
         )
-    # The kernel's idle flag in the page can lag behind a callback that is still running (seen: the shapes printed,
-    # then tight_layout raised): wait until the output has stopped changing before looking for errors.
-    deadline, last, stable_since = time.monotonic() + bs.CONTROL_S, None, None
-    while time.monotonic() < deadline:
-        now = bs.js(page, "snapshot", name, c["id"])["key"]
-        if now != last:
-            last, stable_since = now, time.monotonic()
-        elif time.monotonic() - stable_since >= SETTLE_S and bs.js(page, "kernelIdle", name):
-            break
-        page.wait_for_timeout(100)
     new = [p for p in bs.js(page, "problems", name) if p not in shown_before]
     if new:
         return f"{where}: {action}, and the page now shows an error:\n" + "\n".join(new)
     return None
-
-
-SETTLE_S = 0.6  # what a widget shows must stay unchanged this long, with the kernel idle, before it is judged
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -178,9 +169,14 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
 
     name = path.name
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / f"browser-{path.stem}-FAILED.png").unlink(missing_ok=True)  # from an earlier run
+    shot = ARTIFACTS / f"browser-{path.stem}-FAILED.png"
+    trace = ARTIFACTS / f"browser-{path.stem}-FAILED-trace.zip"
+    shot.unlink(missing_ok=True)  # from an earlier run
+    trace.unlink(missing_ok=True)
     console = lab_page.console
     passed, page = False, None
+    tracing = lab_page.browser.tracing
+    tracing.start_chunk(title=name)
 
     def diagnostics() -> str:
         parts = []
@@ -210,13 +206,13 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
         return "\n".join(parts)
 
     def fail(message: str):
-        shot = ARTIFACTS / f"browser-{path.stem}-FAILED.png"
         try:
             if page is not None:
                 page.screenshot(path=str(shot), full_page=True)
         except PlaywrightError:
             pass
-        pytest.fail(f"{name}: {message}\n(screenshot: {shot})\n{diagnostics()}", pytrace=False)
+        pytest.fail(f"{name}: {message}\n(screenshot: {shot}; Playwright trace: {trace})\n{diagnostics()}",
+                    pytrace=False)
 
     @contextmanager
     def step(what: str):
@@ -239,13 +235,14 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
         if not bs.same_environment(kernel_cmd[0], sys.executable):
             fail(f"the kernel runs {kernel_cmd[0]!r}, not this environment's {sys.executable!r}: {kernel_cmd}")
 
-        with step("Edit → Clear Outputs of All Cells"):
-            bs.use_menu(page, "Edit", "Clear Outputs of All Cells")
+        with step("clearing every output (notebook:clear-all-cell-outputs)"):
+            bs.run_command(page, name, "notebook:clear-all-cell-outputs")
             bs.wait_js(page, "bt.allCleared(a[0])", [name], bs.UI_S)
-        with step(f"Run → Run All Cells, waiting for the run to finish (≤ {bs.RUN_ALL_S} s)"):
+        with step(f"running all cells (notebook:run-all-cells), waiting for the run to finish (≤ {bs.RUN_ALL_S} s)"):
             t_run0 = time.monotonic()
-            bs.use_menu(page, "Run", "Run All Cells")
+            bs.run_command(page, name, "notebook:run-all-cells")
             bs.wait_js(page, "bt.runDone(a[0])", [name], bs.RUN_ALL_S, polling=250)
+            bs.wait_settled(page, name, bs.RUN_ALL_S)
         t_run = time.monotonic() - t_run0
 
         state = bs.js(page, "runState", name)
@@ -279,9 +276,8 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
             last = c
         seconds = time.monotonic() - t0
 
-        if last is not None:  # the screenshot shows the last widget moved, with its output
-            bs.wait_js(page, "bt.kernelIdle(a[0])", [name], bs.CONTROL_S)
-            page.wait_for_timeout(750)  # let the redrawn figure arrive and render (the screenshot only)
+        if last is not None:  # the screenshot shows the last widget moved, with its output, every image loaded
+            bs.wait_settled(page, name, bs.CONTROL_S)
             page.wait_for_function("[...document.images].every(i => i.complete && i.naturalHeight > 0)",
                                    timeout=5000)
             page.locator(f'[data-bt-control="{last["id"]}"]').evaluate(
@@ -302,4 +298,8 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
             fail(f"{len(failures)} widget problem(s):\n" + "\n\n".join(failures))
         passed = True
     finally:
+        try:  # the trace of this lesson: kept beside the screenshot when it failed
+            tracing.stop_chunk(path=None if passed else str(trace))
+        except PlaywrightError:
+            pass
         lab_page.close(name, passed)

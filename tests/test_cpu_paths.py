@@ -5,7 +5,8 @@ bits; a training run amplifies those bits into other printed numbers, and a floa
 equality between two kernels fails on another CPU. nbval re-runs each notebook on this machine's best path; the
 lesson-alone run in test_widget_callbacks.py takes the generic path (ATEN_CPU_CAPABILITY=default); this test
 takes AVX2 with oneDNN and MKL held to AVX2 and two threads. Each run must take the path it asked for, raise
-nothing, and give every output nbval compares, after the same sanitize rules (ci/output_compare.py).
+nothing, and give every output nbval compares, after the same sanitize rules (ci/output_compare.py). The run
+goes through ci/nbtools.py's runner, the one the build uses.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import nbformat
 import pytest
 from conftest import CPU_PATHS, NOTEBOOK_PATHS
 from output_compare import differences
-from test_widget_callbacks import check_cpu_path, run_in_fresh_kernel
+from nbtools import run_in_fresh_kernel
+from test_widget_callbacks import check_cpu_path
 
 PATH = "avx2-2-threads"
 

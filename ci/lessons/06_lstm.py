@@ -96,7 +96,7 @@ assert curves["nn.RNN"][0] < 1e-12 < curves["nn.LSTM"][0]
 # **Notation.** Here i, f, g, o are the blocks *before* σ or tanh (what `chunk` returns); other texts name the gates
 # *after* it:
 #
-# | | this course | torch docs | d2l | Olah's blog |
+# | | this course | torch docs | d2l (*Dive into Deep Learning*) | Olah's blog (*Understanding LSTMs*) |
 # |---|---|---|---|---|
 # | input, forget, output gate | σ(i), σ(f), σ(o) | $i_t, f_t, o_t$ | $I_t, F_t, O_t$ | $i_t, f_t, o_t$ |
 # | candidate | tanh(g) | $g_t$ | $\tilde C_t$ | $\tilde C_t$ |
@@ -246,7 +246,7 @@ exercise_1_passed = check_lstm_step(my_lstm_step)
 # ## 4 · The course's step, checked against `nn.LSTMCell`
 #
 # Here is the step every later lesson uses. `F.linear(x, W, b)` is $x W^\top + b$; the last argument, `w_hr`, is the
-# projection of the "Going deeper" section (`None` here).
+# projection $W_{\text{proj}}$ (torch stores it as `weight_hr`) of the "Going deeper" section; `None` here.
 
 # %%
 def lstm_step(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
@@ -376,8 +376,9 @@ class ScratchLSTMCell(nn.Module):
 
 # %% [markdown]
 # The check is the course's `parity` (lesson 02, collapsed here): scratch and twin run forward and backward on the
-# same inputs, and every output and every gradient (input, h, c, each parameter) must match. First the
-# initial values from the same seed, then `load_state_dict` and parity, with and without biases and `hx`.
+# same inputs, and every output and every gradient (input, h, c, each parameter) must match. It returns how many
+# tensors it compared: with `hx` and biases, 9 (h', c', the gradients of x, h, c and of the four parameters). First
+# the initial values from the same seed, then `load_state_dict` and parity, with and without biases and `hx`.
 
 # %% hidden
 def parity(scratch, twin, *inputs, **tol):
@@ -490,8 +491,9 @@ n = parity(s_lstm2, lstm2, X, (h0, c0), **EXACT)
 print(f"✓ ScratchLSTM vs nn.LSTM, 2 layers: {n} tensors match (output, h_n, c_n, every gradient), |Δ| ≤ 1e-12")
 
 # %% [markdown]
-# The rest, in one collapsed cell: the same initial values from the same seed, and parity for 1–2 layers ×
-# `proj_size` × `batch_first` × `bias` × (hx given, `None`, unbatched), dropout in training and eval mode, and float32.
+# The rest, in one collapsed cell: the same initial values from the same seed; parity for 1–3 layers × `proj_size` ×
+# `batch_first` × `bias` (24 settings), each called three ways (hx given, `None`, unbatched): 72 runs, on a batch of
+# 8 so that no layer count equals the batch; dropout in training and eval mode; and float32.
 
 # %% hidden
 P = 4  # proj_size in this cell and in "Going deeper": different from every other size
@@ -516,19 +518,22 @@ def twin(lstm):
 
 one_step = nn.LSTM(d, h, proj_size=P, dtype=F64)  # one step of one projected layer: the shapes are easiest to read
 parity(twin(one_step), one_step, X[:1], (torch.randn(1, N, P, dtype=F64), torch.randn(1, N, h, dtype=F64)), **EXACT)
-runs = 0
-for layers in (1, L):  # (3 layers would equal N = 3: a mix-up of the two would pass unnoticed)
+N_GRID = 8  # the grid's batch: N = 3 would equal num_layers = 3, and a mix-up of the two would pass unnoticed
+X_grid = torch.randn(T, N_GRID, d, dtype=F64)  # [T, 8, d]: 7, 8, 5, 6, 4 and 1–3 layers are all different
+settings, runs = 0, 0
+for layers in (1, L, 3):
     for proj in (0, P):
         for batch_first in (False, True):
             for bias in (True, False):
                 t_m = nn.LSTM(d, h, layers, bias, batch_first, proj_size=proj, dtype=F64)
                 s_m = twin(t_m)
-                x = X.transpose(0, 1) if batch_first else X
-                hx = (torch.randn(layers, N, proj or h, dtype=F64), torch.randn(layers, N, h, dtype=F64))
+                x = X_grid.transpose(0, 1) if batch_first else X_grid
+                hx = (torch.randn(layers, N_GRID, proj or h, dtype=F64), torch.randn(layers, N_GRID, h, dtype=F64))
                 parity(s_m, t_m, x, hx, **EXACT)
                 parity(s_m, t_m, x, **EXACT)
-                parity(s_m, t_m, X[:, 0], tuple(s[:, 0] for s in hx), **EXACT)  # unbatched (T, d)
-                runs += 3
+                parity(s_m, t_m, X_grid[:, 0], tuple(s[:, 0] for s in hx), **EXACT)  # unbatched (T, d)
+                settings, runs = settings + 1, runs + 3
+assert (settings, runs) == (24, 72)
 drop = nn.LSTM(d, h, num_layers=3, dropout=0.5, proj_size=P, dtype=F64)
 s_drop = twin(drop)
 for mode in ("train", "eval"):
@@ -536,13 +541,13 @@ for mode in ("train", "eval"):
     getattr(s_drop, mode)()
     with torch.random.fork_rng():  # the same seed before each call: the same dropout masks
         torch.manual_seed(8)
-        out_s = s_drop(X)[0]
+        out_s = s_drop(X_grid)[0]
         torch.manual_seed(8)
-        torch.testing.assert_close(out_s, drop(X)[0], **EXACT)
+        torch.testing.assert_close(out_s, drop(X_grid)[0], **EXACT)
 lstm32 = nn.LSTM(d, h, num_layers=2, proj_size=P)
 parity(twin(lstm32), lstm32, X.float(), (torch.randn(2, N, P), torch.randn(2, N, h)))  # float32: default tolerances
-print(f"✓ same init as nn.LSTM; {runs} float64 runs (1–2 layers, proj_size, batch_first, bias, hx, unbatched), "
-      "dropout (train, eval) ≤ 1e-12; float32 within its defaults")
+print(f"✓ same init as nn.LSTM; {settings} settings × 3 calls = {runs} float64 runs and dropout (train, eval) ≤ 1e-12; "
+      "float32 within its defaults")
 
 # %% [markdown]
 # ## 8 · The forget-gate bias
@@ -610,7 +615,8 @@ plt.show()
 # A 4-unit LSTM (one input, fixed random weights) reads a sequence you choose: a **pulse**, a **step**, a **square
 # wave** or **noise**. The heatmaps show the gates σ(i), σ(f), σ(o) (dark 0 to yellow 1) and the cell state $C_t$ for
 # every unit and step. The slider sets the forget bias: raise it and watch σ(f) brighten and the pulse stay in $C_t$.
-# Each call checks its states against `nn.LSTM`.
+# The pulse comes at step 2; its **trace** (red line) is $C_t$ with the pulse minus $C_t$ without it, the largest over
+# the units, divided by its value at step 2. Each call checks its states against `nn.LSTM`.
 
 # %% hidden
 torch.manual_seed(9)

@@ -419,8 +419,8 @@ n_checked = parity(scratch_gru, torch_gru, X, H0, **EXACT)
 print(f"✓ ScratchGRU = nn.GRU: {n_checked} tensors (output, h_n, 2 input gradients, 8 parameter gradients), |Δ| ≤ 1e-12")
 
 # %% [markdown]
-# The collapsed cell below runs the rest: `load_state_dict` both ways, 32 settings (layers × bias × `batch_first` ×
-# unbatched × `h0` or not), dropout, and float32 at a stated tolerance.
+# The collapsed cell below runs the rest: `load_state_dict` both ways, 32 settings (1 or 2 layers × bias ×
+# `batch_first` × unbatched × `h0` or not), dropout, and float32 at a stated tolerance.
 
 # %% hidden
 nn.GRU(d, h, num_layers=L).load_state_dict(ScratchGRU(d, h, num_layers=L).state_dict())  # scratch → torch
@@ -479,9 +479,10 @@ else:
 #
 # Where $z \approx 1$ a unit passes its old value on, so the memory of $H_0$ fades roughly like the product of the
 # $z$'s. The widget runs one GRU cell (h = 8) twice on the same inputs, from a random $H_0$ and from zeros: the
-# difference is what is left of $H_0$. Choose a **bias added to z's pre-activation**, the length and the inputs.
-# Left: what is left, and dashed, the part the z's carry straight through. Right: z of every unit at every step.
-# Try +4 (z ≈ 0.98) and −4 (z ≈ 0.02).
+# difference is what is left of $H_0$, measured as $\lVert H_t(H_0) - H_t(0) \rVert / \lVert H_0 \rVert$ (1: all of it).
+# Choose a **bias added to z's pre-activation**, the length and the inputs. Left: what is left, and dashed, the part
+# the z's carry straight through, $\lVert (z_1 \odot \dots \odot z_t) \odot H_0 \rVert / \lVert H_0 \rVert$.
+# Right: z of every unit at every step. Try +4 (z ≈ 0.98) and −4 (z ≈ 0.02).
 
 # %% hidden
 H_W, T_MAX = 8, 40
@@ -552,8 +553,8 @@ gate_ui = widgets.interactive(
 display(gate_ui)
 
 # %% [markdown]
-# The same callback in plain cells (an error in it cannot hide in the widget): with bias +4 about 40 % of $H_0$ is
-# left after 40 steps, nearly all carried straight through by the z's; with bias −4 nothing is.
+# The same callback in plain cells (an error in it cannot hide in the widget): with bias +4 and zero inputs about
+# 40 % of $H_0$ is left after 40 steps, nearly all carried straight through by the z's; with bias −4 nothing is.
 
 # %% hidden
 held = show_update_gate(4.0, T_MAX, "zeros")
@@ -611,6 +612,8 @@ def check_to_torch_convention(fn):
         print("✗ you changed rows 0 … h: that is the r block. z is the second block, rows h … 2h.")
     elif any(signs) and not all(signs):
         print("✗ only some of the four tensors have their z rows negated: z's pre-activation uses all four.")
+    elif all(signs):
+        print("✗ the z rows are right, but you changed other rows too: leave the r rows (0 … h) and n rows (2h … 3h) as given.")
     else:
         print("✗ nn.GRUCell with these weights differs from the other-convention GRU: negate the z rows, don't subtract from 1.")
     return False

@@ -196,4 +196,5 @@ CHECKER_CASES = [
     ("check_to_torch_convention", _CONV_WEIGHTS_ONLY, "only some of the four tensors"),
     ("check_to_torch_convention", _CONV_IN_PLACE, "the tensors you were given changed"),
     ("check_to_torch_convention", _CONV_ONE_MINUS, "don't subtract from 1"),
+    ("check_to_torch_convention", "answer = lambda *ws: tuple(-w for w in ws)", "you changed other rows too"),
 ]
