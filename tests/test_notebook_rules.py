@@ -1,4 +1,4 @@
-"""The rules of a lesson notebook (DEVELOPERS.md) that nbval itself cannot check."""
+"""The rules of a lesson notebook (README.md, "Contributing a lesson") that nbval itself cannot check."""
 
 from __future__ import annotations
 
