@@ -286,4 +286,4 @@ def test_main_path_size_counts_only_what_is_visible():
                     code("hidden = 1", jupyter={"source_hidden": True}),
                     md("## Going deeper", **{"jp-MarkdownHeadingCollapsed": True}), md("not counted at all"),
                     code("c = 3"), md("### a sub-heading stays hidden"), md("## Back on the path"), code("d = 4")]}
-    assert main_path_size(nb) == (1 + 4 + 1 + 2 + 4, 3)
+    assert main_path_size(nb) == (1 + 3 + 1 + 2 + 4, 3)  # Title; four words here; $x_t$; Going deeper; Back on the path
