@@ -93,7 +93,8 @@ def lesson_class(lesson: str):
 
     class Mutations:
         @pytest.fixture(scope="class")
-        def unmutated(self, forks):
+        @classmethod
+        def unmutated(cls, forks):
             return run_unmutated(forks, name, data)
 
         def test_unmutated_lesson_runs_clean_gpu_cells_included_on_the_cpu(self, unmutated):
