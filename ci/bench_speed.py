@@ -6,7 +6,7 @@
     python ci/bench_speed.py --quick            # shorter timings, to try the script (not for committing)
 
 Not part of the test suite. The rungs are the lesson's own functions: their definitions (imports, functions,
-classes and the FORWARD/TRAINING tables) are taken from ci/lessons/11_speed.py, so the benchmark times exactly
+classes and the FORWARD/TRAINING tables) are taken from lessons/11_speed.py, so the benchmark times exactly
 what the lesson checks. Timings: torch.utils.benchmark.Timer, blocked_autorange, median, the best of 3 interleaved rounds; on a GPU,
 CUDA events.
 Compare rungs as ratios to nn.LSTM measured in the same run: shared machines are noisy (the load average before
@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSON = ROOT / "ci" / "lessons" / "11_speed.py"
+LESSON = ROOT / "lessons" / "11_speed.py"
 SIZES = [(1, 128, 256), (16, 256, 128), (64, 512, 64)]  # (batch N, hidden H = input d, steps T)
 KEEP = {"F64", "EXACT", "F32", "ONEDNN", "FORWARD", "CALLS", "TRAINING", "THREADS"}
 

@@ -1,10 +1,10 @@
-"""Build the lesson notebooks from their sources in ci/lessons/ and execute each once, top to bottom.
+"""Build the lesson notebooks from their sources in lessons/ and execute each once, top to bottom.
 
     python ci/build.py              # every lesson, into notebooks/
     python ci/build.py 02           # lessons whose file name starts with 02
     python ci/build.py --no-execute # write the notebooks without outputs (quick look at the layout)
     python ci/build.py 02 --out /tmp/nb   # write into another folder (notebooks/ untouched)
-    python ci/build.py --source path/to/NN_topic.py --out DIR   # a source from anywhere (e.g. ci/lesson_template.py)
+    python ci/build.py --source path/to/NN_topic.py --out DIR   # a source from anywhere (e.g. lessons/TEMPLATE.py)
     python ci/build.py --student    # student copies of notebooks/ (no solution cells) into student/
 
 Each notebook runs in a fresh kernel of the project's Python, in an empty temporary folder (as Colab opens it), so
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="write the notebooks into this folder instead of notebooks/ "
                     "(with --student: instead of student/)")
     ap.add_argument("--source", type=Path, action="append", default=[],
-                    help="build this source file (repeatable) instead of the lessons in ci/lessons/")
+                    help="build this source file (repeatable) instead of the lessons in lessons/")
     ap.add_argument("--student", action="store_true",
                     help="write student copies of notebooks/ (solution cells removed) into student/")
     args = ap.parse_args(argv)

@@ -1,6 +1,6 @@
 """Shared helpers for building and checking the lesson notebooks.
 
-A lesson's source is a py:percent file in ci/lessons/ (reviewable, lintable); `python ci/build.py` turns it
+A lesson's source is a py:percent file in lessons/ (reviewable, lintable); `python ci/build.py` turns it
 into notebooks/NN_topic.ipynb and executes it once, top to bottom, in a fresh kernel in an empty folder.
 
 Cell markers in a source file (before the first one: nothing, or a docstring for contributors):
@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = ROOT / "ci" / "lessons"
+LESSONS = ROOT / "lessons"
 NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ROOT / "figures"
 
@@ -46,7 +46,7 @@ def parse_source(text: str) -> list[dict]:
     """Split a py:percent lesson source into cells:
     [{'kind': 'markdown'|'collapsed'|'code'|'solution'|'hidden', 'source': str}].
 
-    A source may open with a docstring (notes for contributors, e.g. ci/lesson_template.py's): it is not part of
+    A source may open with a docstring (notes for contributors, e.g. lessons/TEMPLATE.py's): it is not part of
     the notebook."""
     cells: list[dict] = []
     current = None

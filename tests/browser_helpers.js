@@ -224,6 +224,19 @@ window.__bt = (() => {
   function dialogs() {
     return [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText.slice(0, 500));
   }
+  // The notebook as JupyterLab holds it now (nbformat JSON, outputs included): what a save would write.
+  function notebookJSON(path) { return panel(path).context.model.toJSON(); }
+  // Run `code` in the notebook's kernel without touching its cells or execution count; what it printed.
+  async function kernelPrint(path, code) {
+    let text = '';
+    const future = kernel(path).requestExecute({code, silent: false, store_history: false});
+    future.onIOPub = msg => {
+      if (msg.header.msg_type === 'stream') text += msg.content.text;
+      if (msg.header.msg_type === 'error') text += `${msg.content.ename}: ${msg.content.evalue}`;
+    };
+    await future.done;
+    return text;
+  }
   return {kernelIdle, watchKernel, busyCount, pendingCount, settled, command, runState, allCleared, runDone,
-          modelErrors, widgetRender, problems, discover, snapshot, changed, dialogs};
+          modelErrors, widgetRender, problems, discover, snapshot, changed, dialogs, notebookJSON, kernelPrint};
 })();

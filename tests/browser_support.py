@@ -174,8 +174,9 @@ class LabServer:
                 pass
 
 
-def start_lab(notebooks_dir: Path, tmp: Path) -> LabServer:
-    """Start JupyterLab on 127.0.0.1 over a copy of notebooks_dir; every Jupyter/IPython/matplotlib dir is under tmp."""
+def start_lab(notebooks_dir: Path, tmp: Path, extra_env: dict | None = None) -> LabServer:
+    """Start JupyterLab on 127.0.0.1 over a copy of notebooks_dir; every Jupyter/IPython/matplotlib dir is under tmp.
+    extra_env goes to the server's environment, and so to its kernels' (e.g. a CPU kernel path)."""
     root = tmp / "root"
     shutil.copytree(notebooks_dir, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     dirs = {name: tmp / name for name in ("config", "data", "path", "runtime", "settings", "workspaces", "home")}
@@ -205,6 +206,7 @@ def start_lab(notebooks_dir: Path, tmp: Path) -> LabServer:
         JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra_env or {})
     port, token = free_port(), secrets.token_hex(24)
     cmd = [
         sys.executable,

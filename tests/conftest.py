@@ -15,13 +15,22 @@ sys.path.insert(0, str(ROOT / "ci"))
 
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # Other CPU kernel paths than the machine's best one (which nbval takes): each notebook is re-run under these and
-# must give the stored outputs (tests/test_widget_callbacks.py runs "generic", tests/test_cpu_paths.py the rest).
+# must give the stored outputs (tests/test_widget_callbacks.py runs "generic", tests/test_browser.py the other).
 # torch picks its vectorised kernels by ATEN_CPU_CAPABILITY; oneDNN and MKL have their own switches.
 CPU_PATHS = {
     "generic": {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"},
     "avx2-2-threads": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
                        "OMP_NUM_THREADS": "2"},
 }
+
+
+def cpu_has_avx2() -> bool:
+    try:
+        return " avx2 " in open("/proc/cpuinfo").read().replace("\n", " ")  # noqa: SIM115
+    except OSError:
+        return False
+
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

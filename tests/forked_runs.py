@@ -11,9 +11,19 @@ front end (ipywidgets' dummy comm), `display` prints.
 The same cells must run clean here unmutated (test_mutations.py checks that for every lesson), so a mutation that
 fails here fails because of the mutation, not because of this runner.
 
-Protocol: the server reads one JSON line {"cells": [...], "timeout": s, "report": [names]} per run from stdin and
-answers one JSON line {"error": null | {"cell": i, "ename": ..., "evalue": ...}, "seconds": s, "report": {name: str}}:
-after the cells ran clean, `report` holds str() of each named variable of the namespace (None when undefined).
+Protocol: the server reads one JSON line per request from stdin and answers one JSON line.
+- A run: {"cells": [...], "timeout": s, "report": [names]} → {"error": null | {"cell": i, "ename": ..., "evalue":
+  ...}, "seconds": s, "report": {name: str}}: after the cells ran clean, `report` holds str() of each named variable
+  of the namespace (None when undefined).
+- Mutations of one notebook: {"cells": [...], "mutations": [[i, source], ...], "timeout": s} → {"error": <the
+  unmutated run's error or null>, "seconds": s, "mutations": [{"error": ..., "seconds": s}, ...]}. The fork runs
+  the unmutated cells in order; just before cell i it forks again for each mutation of cell i, and that fork runs
+  the mutated cell i and the cells after it. So a mutation's run starts from exactly the state an unmutated run has
+  before cell i (the same cells ran, in the same order, in the same process), without re-running cells 0..i-1:
+  the mutation tests take a fraction of the time of one full run per mutation. Cell indices in the answers are
+  the notebook's. {"report_before": {"cell": i, "names": [...]}} adds "report_before": str() of each name just
+  before cell i of the unmutated run (the student copy's verdicts: see test_mutations.py). Everything runs on one thread (OMP_NUM_THREADS=1: a fork of a process whose OpenMP pool is
+  running can hang); these runs check for errors, not printed digits.
 """
 
 from __future__ import annotations
@@ -25,6 +35,70 @@ import subprocess
 import sys
 import tempfile
 import time
+
+
+def run_cells(shell, cells: list[str], first: int = 0) -> dict | None:  # pragma: no cover - in a fork
+    """Run the cells in order; the first error as {"cell": its index (counted from `first`), "ename", "evalue"}."""
+    for i, src in enumerate(cells, start=first):
+        r = shell.run_cell(src, store_history=False)
+        err = r.error_before_exec or r.error_in_exec
+        if err is not None:
+            return {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:6000]}
+    return None
+
+
+def wait_for(pid: int, read_fd: int, timeout: float) -> dict:
+    """The JSON a fork writes to its pipe before it exits, or a Timeout error (the fork killed) after `timeout` s."""
+    t0 = time.perf_counter()
+    chunks = []
+    with os.fdopen(read_fd, "rb") as pipe:
+        ready, _, _ = select.select([pipe], [], [], timeout)
+        if ready:
+            chunks.append(pipe.read())
+    if not chunks:
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    if data:
+        return json.loads(data)
+    return {"error": {"cell": -1, "ename": "Timeout",
+                      "evalue": f"no answer after {time.perf_counter() - t0:.0f} s (limit {timeout:.0f} s)"}}
+
+
+def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]:  # pragma: no cover - in a fork
+    """See the module docstring: (one result per mutation, the unmutated run's error or None, the report taken
+    just before cell report_before["cell"] of the unmutated run: str() of each name in report_before["names"])."""
+    cells, timeout = request["cells"], request.get("timeout", 300)
+    results: list = [None] * len(request["mutations"])
+    before = request.get("report_before") or {"cell": -1, "names": []}
+    report = None
+    for i, src in enumerate(cells):
+        if i == before["cell"]:
+            report = {k: (str(shell.user_ns[k]) if k in shell.user_ns else None) for k in before["names"]}
+        for k, (at, mutated) in enumerate(request["mutations"]):
+            if at != i:
+                continue
+            read_fd, write_fd = os.pipe()
+            t0 = time.perf_counter()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_fd)
+                try:
+                    out = {"error": run_cells(shell, [mutated] + cells[i + 1:], first=i)}
+                except BaseException as exc:  # noqa: BLE001 - reported, not hidden
+                    out = {"error": {"cell": -1, "ename": type(exc).__name__, "evalue": str(exc)[:6000]}}
+                os.write(write_fd, json.dumps(out).encode())
+                os._exit(0)
+            os.close(write_fd)
+            results[k] = wait_for(pid, read_fd, timeout)
+            results[k]["seconds"] = time.perf_counter() - t0
+        error = run_cells(shell, [src], first=i)
+        if error is not None:  # the unmutated notebook fails here: the mutations after it cannot be run
+            for k, (at, _) in enumerate(request["mutations"]):
+                if results[k] is None:
+                    results[k] = {"error": {"cell": -1, "ename": "NotRun", "evalue": f"the unmutated run failed: {error}"}}
+            return results, error, report
+    return results, None, report
 
 
 def serve() -> None:  # pragma: no cover - runs in the server process
@@ -60,12 +134,10 @@ def serve() -> None:  # pragma: no cover - runs in the server process
                 sys.stdout = sys.stderr = open(os.devnull, "w")
                 os.chdir(tempfile.mkdtemp(prefix="rnn-mutation-"))
                 warnings.simplefilter("ignore")
-                for i, src in enumerate(request["cells"]):
-                    r = shell.run_cell(src, store_history=False)
-                    err = r.error_before_exec or r.error_in_exec
-                    if err is not None:
-                        result["error"] = {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:6000]}
-                        break
+                if "mutations" in request:
+                    result["mutations"], result["error"], result["report_before"] = run_mutations(shell, request)
+                else:
+                    result["error"] = run_cells(shell, request["cells"])
                 if result["error"] is None:
                     result["report"] = {k: (str(shell.user_ns[k]) if k in shell.user_ns else None)
                                         for k in request.get("report", [])}
@@ -75,16 +147,7 @@ def serve() -> None:  # pragma: no cover - runs in the server process
             os.write(write_fd, json.dumps(result).encode())
             os._exit(0)
         os.close(write_fd)
-        chunks = []
-        with os.fdopen(read_fd, "rb") as pipe:
-            ready, _, _ = select.select([pipe], [], [], request.get("timeout", 300))
-            if ready:
-                chunks.append(pipe.read())
-        if not chunks:
-            os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        data = b"".join(chunks)
-        answer = json.loads(data) if data else {"error": {"cell": -1, "ename": "Timeout", "evalue": "no answer"}}
+        answer = wait_for(pid, read_fd, request.get("timeout", 300) * (1 + len(request.get("mutations", []))))
         out.write(json.dumps(answer) + "\n")
         out.flush()
 
@@ -93,18 +156,28 @@ class ForkServer:
     """A warm process (torch and friends imported) that runs lists of cells in forks of itself."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
 
     def run(self, cells: list[str], timeout: float = 300, report: list[str] = ()) -> dict:
+        return self._ask({"cells": cells, "timeout": timeout, "report": list(report)})
+
+    def _ask(self, request: dict) -> dict:
         assert self.proc.poll() is None, "the fork server died"
-        self.proc.stdin.write(json.dumps({"cells": cells, "timeout": timeout, "report": list(report)}) + "\n")
+        self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         assert line, "the fork server closed its output"
         return json.loads(line)
+
+    def run_mutations(self, cells: list[str], mutations: list[tuple[int, str]], timeout: float = 300,
+                      report_before: tuple[int, list[str]] = (-1, [])) -> dict:
+        """Each (i, source): cell i replaced by source, run from the unmutated state before cell i (see above);
+        the unmutated run also reports str() of the named variables just before cell report_before[0]."""
+        return self._ask({"cells": cells, "mutations": [list(m) for m in mutations], "timeout": timeout,
+                          "report_before": {"cell": report_before[0], "names": list(report_before[1])}})
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -3,7 +3,9 @@
 For every notebook in notebooks/: open it in JupyterLab, wait for the kernel, clear the stored outputs
 (notebook:clear-all-cell-outputs, what Edit → Clear Outputs of All Cells runs), run all cells (notebook:run-all-cells,
 what Run → Run All Cells runs), and check that the run went through to the last cell with no traceback and every
-widget rendered. Then move every widget control once (slider: arrow key; dropdown: next option; checkbox: click; …)
+widget rendered, and that every output nbval compares is the stored one: the kernels run on another CPU kernel path
+than nbval's (CPU_PATH: AVX2, oneDNN and MKL held to AVX2, two threads), so this run is also the test that a
+lesson prints the same numbers on another CPU (the README's numerical policy). Then move every widget control once (slider: arrow key; dropdown: next option; checkbox: click; …)
 and check that what its output shows changes, with no traceback and no "Error displaying widget". nbval cannot see
 any of this: an exception inside a widget callback only ever shows in the browser. Every wait is on a condition
 (the kernel idle, every message a control sent run to its end, the display changed), bounded by a generous
@@ -28,12 +30,42 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import browser_support as bs
+import nbformat
 import pytest
-from conftest import IN_CI, ROOT
+from conftest import CPU_PATHS, IN_CI, ROOT, cpu_has_avx2
+from output_compare import differences
 
 NOTEBOOK_DIR = Path(os.environ.get("BROWSER_TEST_NOTEBOOKS") or ROOT / "notebooks").resolve()
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts"
+# The kernels run on this CPU kernel path (conftest.CPU_PATHS), not nbval's: after Run All, every output nbval
+# compares must equal the stored one (ci/output_compare.py), so the browser run is also the "another CPU path" run.
+CPU_PATH = "avx2-2-threads"
+CAPABILITY = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+
+
+def cpu_path_env() -> dict:
+    """The environment of the CPU path, where this CPU has it (without AVX2 the kernels take their default path)."""
+    return CPU_PATHS[CPU_PATH] if cpu_has_avx2() else {}
+
+
+def model_cells(nb: dict) -> list:
+    """The cells of JupyterLab's notebook model (toJSON), multi-line strings joined, as ci/output_compare.py reads
+    them (only what it compares: cell type, source, outputs)."""
+    def joined(v):
+        return "".join(v) if isinstance(v, list) else v
+
+    cells = []
+    for c in nb["cells"]:
+        outputs = []
+        for o in c.get("outputs") or []:
+            o = {**o, **({"text": joined(o["text"])} if "text" in o else {})}
+            if isinstance(o.get("data"), dict):
+                o["data"] = {k: joined(v) for k, v in o["data"].items()}
+            outputs.append(o)
+        cells.append(nbformat.from_dict({"cell_type": c["cell_type"], "source": joined(c["source"]),
+                                         "metadata": c.get("metadata") or {}, "outputs": outputs}))
+    return cells
 
 
 def require_browser() -> None:
@@ -51,7 +83,7 @@ def require_browser() -> None:
 def lab(tmp_path_factory, request):
     """A JupyterLab server over a temporary copy of the notebooks, shut down (kernels included) after the module."""
     require_browser()
-    server = bs.start_lab(NOTEBOOK_DIR, tmp_path_factory.mktemp("jupyterlab"))
+    server = bs.start_lab(NOTEBOOK_DIR, tmp_path_factory.mktemp("jupyterlab"), cpu_path_env())
     request.addfinalizer(server.stop)
     return server
 
@@ -255,6 +287,17 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
         rendered = bs.js(page, "widgetRender", name)
         if bs.js(page, "modelErrors", name) or bs.js(page, "problems", name) or rendered["bad"]:
             fail("Run All went through, but the page shows an error")
+        with step("reading the notebook's outputs and the kernel's CPU path"):
+            fresh = model_cells(bs.js(page, "notebookJSON", name))
+            capability = bs.js(page, "kernelPrint", name, CAPABILITY).strip()
+        want = cpu_path_env().get("ATEN_CPU_CAPABILITY", capability).upper()
+        if capability != want:
+            fail(f"the kernel was sent on the CPU path {CPU_PATH} ({want}) but torch runs {capability!r}")
+        diffs = differences(nbformat.read(path, as_version=4).cells, fresh)
+        if diffs:
+            fail(f"on the CPU path {CPU_PATH} ({cpu_path_env()}), after Run All, these outputs differ from the "
+                 "stored ones (the numerical policy in the README: float64 for exactness, no float32 bitwise claims "
+                 "across kernels, training runs in float64 or output-ignored):\n  " + "\n  ".join(diffs))
 
         found = bs.js(page, "discover", name)
         controls = [c for c in found["controls"] if not c["disabled"]]

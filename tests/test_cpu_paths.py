@@ -2,11 +2,14 @@
 
 torch (and oneDNN, MKL) pick their kernels by the CPU's instruction set, and kernels round differently in the last
 bits; a training run amplifies those bits into other printed numbers, and a float32 check that asserts bitwise
-equality between two kernels fails on another CPU. nbval re-runs each notebook on this machine's best path; the
-lesson-alone run in test_widget_callbacks.py takes the generic path (ATEN_CPU_CAPABILITY=default); this test
-takes AVX2 with oneDNN and MKL held to AVX2 and two threads. Each run must take the path it asked for, raise
-nothing, and give every output nbval compares, after the same sanitize rules (ci/output_compare.py). The run
-goes through ci/nbtools.py's runner, the one the build uses.
+equality between two kernels fails on another CPU. nbval re-runs each notebook on this machine's best path (AVX-512
+where the CPU has it); two more full runs of every lesson take other paths and compare every output nbval compares,
+after the same sanitize rules (ci/output_compare.py), and each checks that torch took the path it was sent on:
+- the lesson-alone run of tests/test_widget_callbacks.py: the generic path (ATEN_CPU_CAPABILITY=default), one thread;
+- the Run All of tests/test_browser.py: AVX2, oneDNN and MKL held to AVX2, two threads (its JupyterLab server and
+  so its kernels run with that environment).
+Those runs exist anyway (the lesson alone, the lesson in a browser), so the comparison costs no extra run. This
+module checks the comparison itself and that both runs take the paths in conftest.CPU_PATHS.
 """
 
 from __future__ import annotations
@@ -14,31 +17,18 @@ from __future__ import annotations
 import copy
 
 import nbformat
-import pytest
+import test_browser
+import test_widget_callbacks
 from conftest import CPU_PATHS, NOTEBOOK_PATHS
 from output_compare import differences
-from nbtools import run_in_fresh_kernel
-from test_widget_callbacks import check_cpu_path
-
-PATH = "avx2-2-threads"
 
 
-def cpu_has_avx2() -> bool:
-    try:
-        return " avx2 " in open("/proc/cpuinfo").read().replace("\n", " ")  # noqa: SIM115
-    except OSError:
-        return False
-
-
-@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=[p.name for p in NOTEBOOK_PATHS])
-def test_same_outputs_on_another_cpu_path(path):
-    if not cpu_has_avx2():
-        pytest.skip("this CPU has no AVX2: the AVX2 path cannot be taken here")
-    stored = nbformat.read(path, as_version=4)
-    nb = copy.deepcopy(stored)
-    run = run_in_fresh_kernel(nb, cell_timeout=120, env=CPU_PATHS[PATH])
-    run["notebook"] = nb
-    check_cpu_path(path, stored, run, PATH)
+def test_two_other_cpu_paths_are_taken():
+    paths = {test_widget_callbacks.ALONE_PATH, test_browser.CPU_PATH}
+    assert len(paths) == 2 and paths <= set(CPU_PATHS)
+    for env in CPU_PATHS.values():
+        assert env["ATEN_CPU_CAPABILITY"] in ("default", "avx2") and "OMP_NUM_THREADS" in env
+    assert {env["OMP_NUM_THREADS"] for env in CPU_PATHS.values()} == {"1", "2"}, "one and two threads"
 
 
 def test_a_changed_number_is_a_difference():

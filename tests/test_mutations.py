@@ -3,7 +3,8 @@ with the Scratch-class probe and the checker probe (tests/probes/) in the same r
 
 A parity claim that cannot fail proves nothing. Each mutation (listed per lesson in tests/per_lesson/lesson_NN.py)
 edits a lesson's scratch code (the original text must be there exactly once, so the list cannot silently go
-stale), re-runs the notebook's code cells (in a fork of a warm process, see forked_runs.py: ~1 s a run instead of ~4 s through a fresh kernel),
+stale), runs the notebook's code cells from the mutated cell on, from the state an unmutated run has just before
+it (forks of a warm process, see forked_runs.py: a fraction of a second for most mutations instead of a whole run),
 and expects an AssertionError from one of the notebook's own parity checks. Each lesson also runs unmutated in
 the same runner, and must run clean there, its GPU cells included, run on the CPU (see with_gpu_branches_on_cpu).
 """
@@ -14,6 +15,8 @@ import nbformat
 import pytest
 from conftest import LESSONS, ROOT, lesson_data, notebook_name
 from forked_runs import ForkServer
+from student import student_copy
+from test_student_copy import EXERCISE_RE
 from test_checkers import checker_cells
 from test_scratch_refusals import probed_cells
 
@@ -71,13 +74,57 @@ def check_unmutated(run: dict, name: str) -> None:
     )
 
 
-def check_mutation(forks, name, original, broken, mistake):
+def student_cut(name) -> tuple[int, list[str], list[str]]:
+    """(k, the exercise flags, the student copy's code cells): the student copy (ci/student.py) is the lesson
+    without its solution cells, and those come last, so its code is the lesson's first k code cells; the unmutated
+    run of the mutation request runs exactly that before it reaches the solutions."""
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    copy_cells = [c.source for c in student_copy(nb).cells if c.cell_type == "code"]
+    flags = sorted(set(EXERCISE_RE.findall("\n".join(copy_cells))))
+    return len(copy_cells), flags, copy_cells
+
+
+def run_mutations(forks, name, cases) -> dict:
+    """Every mutation of a lesson in one request (forked_runs.py): each runs from the unmutated state just before
+    the cell it changes. A mutation whose target is not found exactly once is not run (its test says so). The
+    unmutated run of the request is also the student copy's run: "student" holds its error and the exercise flags
+    as they stand when the solutions are reached."""
     cells = code_sources(name)
-    hits = [i for i, src in enumerate(cells) if original in src]
-    assert len(hits) == 1 and cells[hits[0]].count(original) == 1, \
+    cut, flags, _ = student_cut(name)
+    runnable, results = [], {}
+    for case in cases:
+        original, broken, _ = case
+        hits = [i for i, src in enumerate(cells) if original in src]
+        if len(hits) == 1 and cells[hits[0]].count(original) == 1:
+            runnable.append((case, hits[0], cells[hits[0]].replace(original, broken)))
+        else:
+            results[tuple(case)] = "target"
+    answer = forks.run_mutations(cells, [(i, src) for _, i, src in runnable], report_before=(cut, flags))
+    for (case, _, _), result in zip(runnable, answer["mutations"]):
+        results[tuple(case)] = result
+    results["student"] = {"error": answer["error"], "flags": answer.get("report_before")}
+    return results
+
+
+def check_student_copy(results, name) -> None:
+    cut, flags, copy_cells = student_cut(name)
+    assert copy_cells == code_sources(name)[:cut], \
+        f"{name}: the student copy must be the lesson minus its solution cells, and those must come last"
+    assert flags, f"{name}: no `exercise_N_passed = check_x(...)` cell left: the learner's work is not checked"
+    run = results["student"]
+    error = run["error"]
+    assert error is None or error["cell"] >= cut, \
+        f"{name}: the student copy raises with the exercises unanswered: {error}"
+    assert run["flags"] is not None, f"{name}: the run never reached the end of the student copy"
+    answered = {k: v for k, v in run["flags"].items() if v != "False"}
+    assert not answered, f"{name}: unanswered exercises must not pass their checkers: {answered}"
+
+
+def check_mutation(results, name, original, broken, mistake):
+    result = results[(original, broken, mistake)]
+    assert result != "target", \
         f"{name}: mutation target {original!r} must appear exactly once (update MUTATIONS if the lesson changed)"
-    cells[hits[0]] = cells[hits[0]].replace(original, broken)
-    error = forks.run(cells)["error"]
+    error = result["error"]
     assert error is not None, f"{name} with '{mistake}' still ran through: no check caught it"
     assert error["ename"] == "AssertionError", (
         f"{name} with '{mistake}' failed in code cell {error['cell']} with {error['ename']}: {error['evalue']}, "
@@ -97,6 +144,14 @@ def lesson_class(lesson: str):
         def unmutated(cls, forks):
             return run_unmutated(forks, name, data)
 
+        @pytest.fixture(scope="class")
+        @classmethod
+        def mutated(cls, forks):
+            return run_mutations(forks, name, cases)
+
+        def test_student_copy_runs_with_the_exercises_unanswered(self, mutated):
+            check_student_copy(mutated, name)
+
         def test_unmutated_lesson_runs_clean_gpu_cells_included_on_the_cpu(self, unmutated):
             check_unmutated(unmutated, name)
 
@@ -112,8 +167,8 @@ def lesson_class(lesson: str):
             assert report.startswith("ok: "), f"{name}: {report}"
 
         @pytest.mark.parametrize("original, broken, mistake", cases, ids=[m[2] for m in cases])
-        def test_breaking_the_scratch_layer_fails_the_notebook(self, forks, original, broken, mistake):
-            check_mutation(forks, name, original, broken, mistake)
+        def test_breaking_the_scratch_layer_fails_the_notebook(self, mutated, original, broken, mistake):
+            check_mutation(mutated, name, original, broken, mistake)
 
     Mutations.__name__ = Mutations.__qualname__ = f"TestLesson{lesson}"
     return Mutations

@@ -152,11 +152,11 @@ def test_solutions_are_collapsed_and_checked(notebook):
 
 
 def test_notebooks_match_their_sources():
-    """notebooks/NN.ipynb is built from ci/lessons/NN.py: the two must not drift apart."""
+    """notebooks/NN.ipynb is built from lessons/NN.py: the two must not drift apart."""
     from nbtools import LESSONS, build_notebook, notebook_for
 
     sources = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
-    assert [notebook_for(s) for s in sources] == NOTEBOOK_PATHS, "every notebook needs a source in ci/lessons/"
+    assert [notebook_for(s) for s in sources] == NOTEBOOK_PATHS, "every notebook needs a source in lessons/"
     for src in sources:
         built = build_notebook(src)
         stored = load(notebook_for(src))

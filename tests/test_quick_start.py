@@ -60,7 +60,7 @@ def test_too_old_or_missing_python_is_named(tmp_path):
 
 def test_a_half_made_venv_is_made_again(tmp_path):
     (tmp_path / ".venv" / "bin").mkdir(parents=True)  # what an interrupted `python3 -m venv` can leave
-    r = bash(f"source {ROOT}/ci/env.sh; make_venv", tmp_path)
+    r = bash(f"source {ROOT}/ci/env.sh; make_venv", tmp_path, VENV=".venv")  # the default, whatever VENV says
     assert r.returncode == 0 and "incomplete" in r.stderr, r.stderr
     assert subprocess.run([tmp_path / ".venv" / "bin" / "python", "-m", "pip", "--version"],
                           capture_output=True).returncode == 0

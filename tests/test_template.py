@@ -1,6 +1,6 @@
-"""ci/lesson_template.py, the template of a lesson source, passes every rule a lesson must pass.
+"""lessons/TEMPLATE.py, the template of a lesson source, passes every rule a lesson must pass.
 
-It is built (as `python ci/build.py --source ci/lesson_template.py` would) and run once in a fresh kernel on the
+It is built (as `python ci/build.py --source lessons/TEMPLATE.py` would) and run once in a fresh kernel on the
 generic CPU path, with the widget probe after it (as tests/test_widget_callbacks.py runs a lesson); then every
 per-notebook check of tests/test_notebook_rules.py (each function taking `notebook`, found by name, so a new rule
 applies here too) runs on the result. The per-lesson data example in the template's docstring is run as well:
@@ -24,7 +24,7 @@ from nbtools import LESSONS, build_notebook
 from test_checkers import checker_cells
 from test_scratch_refusals import probed_cells
 
-TEMPLATE = ROOT / "ci" / "lesson_template.py"
+TEMPLATE = ROOT / "lessons" / "TEMPLATE.py"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def per_lesson_example() -> dict:
 
 
 def test_the_template_is_not_a_lesson():
-    assert TEMPLATE.parent != LESSONS and not TEMPLATE.match("[0-9][0-9]_*.py")
+    assert TEMPLATE.parent == LESSONS and not TEMPLATE.match("[0-9][0-9]_*.py")
 
 
 def test_the_template_runs_alone(built):

@@ -12,8 +12,8 @@ MUTATIONS = [
     ('self.bias_ih, self.bias_hh, self.nonlinearity)',
      'self.bias_ih, None, self.nonlinearity)',
      'drop b_hh'),
-    ('F.linear(h, w_hh, b_hh)',
-     'F.linear(h, w_hh.T, b_hh)',
+    ('F.linear(h_prev, w_hh, b_hh)',
+     'F.linear(h_prev, w_hh.T, b_hh)',
      'use W_hh untransposed'),
     ('return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)',
      'return torch.tanh(a)',
@@ -36,33 +36,39 @@ MUTATIONS = [
 
 STAND_IN_SIZES = []
 
-_STEP = "def answer(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity='tanh'):\n"
+_STEP = "def answer(x, h_prev, w_ih, w_hh, b_ih, b_hh, nonlinearity='tanh'):\n"
 _PHI = "    return torch.tanh(a) if nonlinearity == 'tanh' else torch.relu(a)"
 
 CHECKER_CASES = [
     # Exercise 1 (build the core): the step from torch's parameters.
-    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh\n" + _PHI, True),
-    ("check_rnn_step", _STEP + "    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)\n" + _PHI, True),
-    ("check_rnn_step", _STEP + "    a = torch.einsum('nd,hd->nh', x, w_ih) + torch.einsum('nk,hk->nh', h, w_hh)"
+    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh\n" + _PHI, True),
+    ("check_rnn_step", _STEP + "    a = F.linear(x, w_ih, b_ih) + F.linear(h_prev, w_hh, b_hh)\n" + _PHI, True),
+    ("check_rnn_step", _STEP + "    a = torch.einsum('nd,hd->nh', x, w_ih) + torch.einsum('nk,hk->nh', h_prev, w_hh)"
                                " + b_ih + b_hh\n    return a.clamp(min=0) if nonlinearity == 'relu' else a.tanh()",
      True),
-    ("check_rnn_step", _STEP + "    a = torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h, w_hh.t())\n"
+    ("check_rnn_step", _STEP + "    a = torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h_prev, w_hh.t())\n"
                                "    return torch.where(a > 0, a, 0.0) if nonlinearity == 'relu' else torch.tanh(a)",
      True),
-    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + h @ w_hh.T + b_ih\n" + _PHI, "you left out b_hh"),
-    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + h @ w_hh.T\n" + _PHI, "you left out both biases"),
-    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + h @ w_hh + b_ih + b_hh\n" + _PHI, "w_hh is stored transposed too"),
-    ("check_rnn_step", _STEP + "    a = x @ w_ih + h @ w_hh + b_ih + b_hh\n" + _PHI, "torch stores w_ih as [H, d]"),
-    ("check_rnn_step", _STEP + "    return torch.tanh(x @ w_ih.T + h @ w_hh.T + b_ih + b_hh)",
+    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + h_prev @ w_hh.T + b_ih\n" + _PHI, "you left out b_hh"),
+    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + h_prev @ w_hh.T\n" + _PHI, "you left out both biases"),
+    ("check_rnn_step", _STEP + "    a = x @ w_ih.T + h_prev @ w_hh + b_ih + b_hh\n" + _PHI,
+     "w_hh is stored transposed too"),
+    ("check_rnn_step", _STEP + "    a = x @ w_ih + h_prev @ w_hh + b_ih + b_hh\n" + _PHI,
+     "torch stores w_ih as [h, d]"),
+    ("check_rnn_step", _STEP + "    return torch.tanh(x @ w_ih.T + h_prev @ w_hh.T + b_ih + b_hh)",
      "you ignored nonlinearity"),
-    ("check_rnn_step", _STEP + "    return x @ w_ih.T + h @ w_hh.T + b_ih + b_hh", "apply φ to the sum"),
-    ("check_rnn_step", _STEP + "    a = w_ih @ x.T + w_hh @ h.T + b_ih[:, None] + b_hh[:, None]\n" + _PHI,
+    ("check_rnn_step", _STEP + "    return x @ w_ih.T + h_prev @ w_hh.T + b_ih + b_hh", "apply φ to the sum"),
+    ("check_rnn_step", _STEP + "    a = w_ih @ x.T + w_hh @ h_prev.T + b_ih[:, None] + b_hh[:, None]\n" + _PHI,
      "one row per sequence"),
-    ("check_rnn_step", _STEP + "    a = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).detach()\n" + _PHI, "no gradient"),
-    ("check_rnn_step", "def answer(x, h, w_ih, w_hh, b_ih, b_hh):\n"
-                       "    return torch.tanh(x @ w_ih.T + h @ w_hh.T + b_ih + b_hh)",
+    ("check_rnn_step", _STEP + "    a = (x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh).detach()\n" + _PHI,
+     "no gradient"),
+    ("check_rnn_step", "def answer(x, hx, w_ih, w_hh, b_ih, b_hh):\n"
+                       "    return torch.tanh(x @ w_ih.T + hx @ w_hh.T + b_ih + b_hh)",
      "keep the argument nonlinearity"),
-    ("check_rnn_step", _STEP + "    a = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).float()\n" + _PHI, "keep their dtype"),
+    ("check_rnn_step", _STEP + "    a = (x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh).float()\n" + _PHI,
+     "keep their dtype"),
+    ("check_rnn_step", "def answer(x, hx, w_ih, w_hh, b_ih, b_hh, nonlinearity='tanh'):\n"
+                       "    a = x @ w_ih.T + hx @ w_hh.T + b_ih + b_hh\n" + _PHI, True),
     # Exercise 2: the stacked weight of the one-product step.
     ("check_stacked_weight", "answer = lambda w_ih, w_hh: torch.cat([w_ih.T, w_hh.T], dim=0)", True),
     ("check_stacked_weight", "answer = lambda w_ih, w_hh: torch.cat([w_ih, w_hh], dim=1).T", True),

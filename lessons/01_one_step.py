@@ -94,31 +94,25 @@ for name, p in cell.named_parameters():
 # | $W_{hh}$ [h, h] | `weight_hh.T` |
 # | $b$ [h] | `bias_ih + bias_hh` |
 #
-# With this table, our step reproduces the cell. The check is an assertion (`torch.testing.assert_close`): a
-# wrong formula stops the notebook instead of printing a hopeful message. `cell(X)` without a state starts
-# from zeros.
-
-# %%
-with torch.no_grad():
-    ours = torch.tanh(X @ cell.weight_ih.T + H_prev @ cell.weight_hh.T + cell.bias_ih + cell.bias_hh)
-    torch.testing.assert_close(ours, cell(X, H_prev))  # float32: |Δ| ≤ 1e-5 + 1.3e-6·|cell's|
-print("✓ the textbook step with W_xh = weight_ih.T, W_hh = weight_hh.T, b = bias_ih + bias_hh equals nn.RNNCell")
+# The cell is called as `cell(X, H_prev)`; `cell(X)` without a state starts from zeros. With this table, the
+# step in torch's layout is yours to write.
 
 # %% [markdown]
 # ## 3 · Your turn: the step in torch's layout
 #
-# **Exercise 1 (build the core).** Write the step straight from torch's four parameters, as they are stored.
-# In code, `x` [N, d] is $X_t$ and `h` is the state $H_{t-1}$, so the state *size* is written H: `h` [N, H],
-# `w_ih` [H, d], `w_hh` [H, H], `b_ih` and `b_hh` [H]. Apply tanh, or ReLU when `nonlinearity == "relu"`, and
-# return $H_t$ [N, H]. Any form of product works (`@`, `F.linear`, `einsum`, …).
+# **Exercise 1 (build the core).** Write the step straight from torch's four parameters, as they are stored:
+# `x` [N, d] is $X_t$, `h_prev` [N, h] is $H_{t-1}$, `w_ih` [h, d], `w_hh` [h, h], `b_ih` and `b_hh` [h].
+# Start from the formula of section 1 and replace $W_{xh}$, $W_{hh}$ and $b$ by what the table says they are.
+# Apply tanh, or ReLU when `nonlinearity == "relu"`, and return $H_t$ [N, h]. Any form of product works (`@`,
+# `F.linear`, `einsum`, …).
 #
 # The checker (collapsed) compares your step with `nn.RNNCell` in float64, with both nonlinearities, gradients
 # included, and names the usual slips. The solutions are collapsed at the end of the notebook: try first.
 
 # %% hidden
 def check_rnn_step(fn):
-    """Exercise 1: fn(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity=…) against nn.RNNCell on fixed float64 data
-    (N = 2, d = 4, H = 3), tanh and relu, values and gradients (run outside no_grad). Returns True/False."""
+    """Exercise 1: fn(x, h_prev, w_ih, w_hh, b_ih, b_hh, nonlinearity=…) against nn.RNNCell on fixed float64
+    data (N = 2, d = 4, h = 3), tanh and relu, values and gradients (run outside no_grad). Returns True/False."""
     for nonlinearity in ("tanh", "relu"):
         with torch.random.fork_rng():  # private random numbers: the learner's own seed is left alone
             torch.manual_seed(5)
@@ -132,8 +126,8 @@ def check_rnn_step(fn):
         try:
             got = fn(x_in, h_in, *params, nonlinearity=nonlinearity)
         except Exception as err:  # report the learner's error instead of raising it
-            hint = ("\n  Hint: torch stores w_ih as [H, d] = W_xhᵀ and w_hh as [H, H] = W_hhᵀ: x @ w_ih.T, h @ w_hh.T "
-                    "(or F.linear(x, w_ih))." if "shape" in str(err) or "size" in str(err) else
+            hint = ("\n  Hint: torch stores w_ih as [h, d] = W_xhᵀ and w_hh as [h, h] = W_hhᵀ: x @ w_ih.T, "
+                    "h_prev @ w_hh.T (or F.linear(x, w_ih))." if "shape" in str(err) or "size" in str(err) else
                     "\n  Hint: keep the argument nonlinearity=\"tanh\": the checker passes 'tanh' and 'relu'."
                     if "nonlinearity" in str(err) else "")
             print(f"✗ ({nonlinearity}) your step raised {type(err).__name__}: {err}{hint}")
@@ -142,11 +136,11 @@ def check_rnn_step(fn):
             print("✗ not done yet: my_rnn_step returned None.")
             return False
         if not isinstance(got, torch.Tensor):
-            print(f"✗ my_rnn_step returned a {type(got).__name__}: return one tensor, the new state [N, H].")
+            print(f"✗ my_rnn_step returned a {type(got).__name__}: return one tensor, the new state [N, h].")
             return False
         if tuple(got.shape) != (2, 3):
-            hint = " one row per sequence: x @ w_ih.T is [N, H]" if tuple(got.shape) == (3, 2) else ""
-            print(f"✗ ({nonlinearity}) the new state has shape {tuple(got.shape)}, expected [N, H] = (2, 3):{hint}.")
+            hint = " one row per sequence: x @ w_ih.T is [N, h]" if tuple(got.shape) == (3, 2) else ""
+            print(f"✗ ({nonlinearity}) the new state has shape {tuple(got.shape)}, expected [N, h] = (2, 3):{hint}.")
             return False
         if got.dtype != x.dtype:
             print(f"✗ the inputs are {x.dtype}, your step returned {got.dtype}: keep their dtype (no .float()).")
@@ -159,14 +153,14 @@ def check_rnn_step(fn):
                      (act(pre + b_hh), "you left out b_ih: torch adds both biases"),
                      (act(pre), "you left out both biases, b_ih and b_hh"),
                      (act(x @ w_ih.T + hx @ w_hh + b_ih + b_hh),
-                      "w_hh is stored transposed too ([H, H] = W_hhᵀ): use h @ w_hh.T"),
+                      "w_hh is stored transposed too ([h, h] = W_hhᵀ): use h_prev @ w_hh.T"),
                      (pre + b_ih + b_hh, "apply φ to the sum: tanh, or relu when nonlinearity == 'relu'"),
                      (torch.sigmoid(pre + b_ih + b_hh), "φ is tanh or relu, not sigmoid"),
                      (other(pre + b_ih + b_hh), "you ignored nonlinearity: relu when it is 'relu', tanh when 'tanh'")]
             got_values = got.detach()
             if not torch.allclose(got_values, want.detach(), rtol=0.0, atol=1e-10):
                 hint = next((msg for wrong, msg in slips if torch.allclose(got_values, wrong, rtol=0.0, atol=1e-10)),
-                            "H_t = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)")
+                            "H_t = φ(x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh)")
                 print(f"✗ ({nonlinearity}) values differ from nn.RNNCell's. Hint: {hint}.")
                 return False
         try:
@@ -181,8 +175,8 @@ def check_rnn_step(fn):
     return True
 
 # %%
-def my_rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
-    ...  # your code here: return H_t [N, H]
+def my_rnn_step(x, h_prev, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
+    ...  # your code here: return H_t [N, h]
 
 # %%
 exercise_1_passed = check_rnn_step(my_rnn_step)
@@ -190,14 +184,25 @@ exercise_1_passed = check_rnn_step(my_rnn_step)
 # %% [markdown]
 # ## 4 · The course's `rnn_step`
 #
+# First the table itself, on the cell of section 2. The check is an assertion (`torch.testing.assert_close`): a
+# wrong formula stops the notebook instead of printing a hopeful message. In float32 the two agree within
+# `assert_close`'s default tolerance, not to the last bit.
+
+# %%
+with torch.no_grad():
+    ours = torch.tanh(X @ cell.weight_ih.T + H_prev @ cell.weight_hh.T + cell.bias_ih + cell.bias_hh)
+    torch.testing.assert_close(ours, cell(X, H_prev))  # float32: |Δ| ≤ 1e-5 + 1.3e-6·|cell's|
+print("✓ the textbook step with W_xh = weight_ih.T, W_hh = weight_hh.T, b = bias_ih + bias_hh equals nn.RNNCell")
+
+# %% [markdown]
 # Here is the step as every later lesson writes it; compare it with yours. `F.linear(x, w, b)` is $x w^\top + b$
 # in one call, and leaves out `b` when it is `None`, for a cell built with `bias=False`. In **float64** it
 # matches `nn.RNNCell` up to rounding: we ask for |Δ| ≤ 1e-12.
 
 # %%
-def rnn_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
-    """h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).  x [N, d], h [N, H] → h' [N, H]."""
-    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+def rnn_step(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """H_t = φ(x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh).  x [N, d], h_prev [N, h] → H_t [N, h]."""
+    a = F.linear(x, w_ih, b_ih) + F.linear(h_prev, w_hh, b_hh)
     return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
 
 # %%
@@ -222,8 +227,9 @@ print("✓ rnn_step equals nn.RNNCell in float64 (|Δ| ≤ 1e-12): tanh and relu
 # - Every parameter starts uniform in $[-1/\sqrt{h},\, 1/\sqrt{h}]$, as in torch.
 # - `forward(input, hx=None)` takes a batch [N, d] or one vector [d]; `hx=None` means a zero state.
 #
-# Two helpers, in the collapsed cell, check the arguments and inputs and refuse clearly what the cell cannot
-# take: a size of 0, `bias=0`, an `hx` of the wrong shape, a float32 input to float64 weights, …
+# The validation sits in two helpers in the collapsed cell: `cell_settings` refuses bad constructor arguments (a
+# size of 0, `bias=0`, an unknown nonlinearity), `cell_inputs` bad inputs (a wrong shape or dtype, an `hx` that
+# does not fit) and turns an unbatched [d] into a batch of one.
 
 # %% hidden
 def cell_settings(input_size, hidden_size, bias, nonlinearity):
@@ -265,11 +271,12 @@ def cell_inputs(cell, input, hx):
     return X, (hx.unsqueeze(0) if unbatched else hx), unbatched
 
 
-print("cell_settings and cell_inputs: defined (click the cell to read them; 'Going deeper' shows them at work)")
+print("cell_settings (constructor arguments) and cell_inputs (input and hx): defined; 'Going deeper' shows them at "
+      "work")
 
 # %%
 class ScratchRNNCell(nn.Module):
-    """nn.RNNCell from scratch: h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), parameters stored as torch stores them."""
+    """nn.RNNCell from scratch: H_t = φ(x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh), parameters stored as torch does."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
         super().__init__()
@@ -312,7 +319,8 @@ print("parameters:", sum(p.numel() for p in scratch.parameters()), "= h·(d + h 
 # parameter. It returns how many tensors it compared.
 #
 # Why gradients? Our cell gets them from its *own* operations, not from torch's cell: a layer can be right
-# forward and wrong backward (after an in-place edit, a stray `.detach()`). In **float64** we ask for |Δ| ≤ 1e-12.
+# forward and wrong backward (a stray `.detach()` or `.data`, or a step run under `torch.no_grad()`, cuts the
+# graph: the numbers stay right, the gradients go missing). In **float64** we ask for |Δ| ≤ 1e-12.
 
 # %% hidden
 def parity(scratch, twin, *inputs, **tol):
@@ -390,11 +398,13 @@ print("✓ float32: output and every gradient match within assert_close's float3
 #
 # The state goes back into the cell at every step. tanh keeps it in (−1, 1), so it cannot grow without bound.
 # The price: for large |x| tanh is flat (it **saturates**), its slope is near 0, and gradients through it almost
-# vanish. ReLU never saturates for x > 0, but nothing stops the state from growing. (Sigmoid, drawn for
-# comparison, is not in `nn.RNNCell`; the LSTM and GRU of lessons 06–07 use it for their *gates*.)
+# vanish. ReLU never saturates for x > 0, but nothing bounds the state. (Sigmoid, drawn for comparison, is not
+# in `nn.RNNCell`; the LSTM and GRU of lessons 06–07 use it for their *gates*.)
 #
 # Below the plot, a state goes thirty times through the same $W_{hh}$ (no input, no bias), scaled to a spectral
-# radius (largest |eigenvalue|) of 1.5: the tanh state stays in (−1, 1), the ReLU state keeps growing.
+# radius (largest |eigenvalue|) of 1.5. The tanh state stays in (−1, 1). The ReLU state can grow without bound
+# (it does with the first $W_{hh}$); with another $W_{hh}$ it dies to 0 instead: for ReLU, the spectral radius
+# alone does not decide.
 
 # %% hidden
 x = torch.linspace(-5, 5, 401, requires_grad=True)
@@ -417,15 +427,20 @@ plt.tight_layout()
 plt.show()
 print("  ".join(f"tanh'({v:.0f}) = {1 - math.tanh(v) ** 2:.4f}" for v in (0.0, 1.0, 2.0, 3.0, 5.0)))
 
-torch.manual_seed(1)
-W_big = torch.randn(h, h, dtype=torch.float64)
-W_big *= 1.5 / torch.linalg.eigvals(W_big).abs().max()  # spectral radius 1.5
-H_tanh = H_relu = torch.rand(1, h, dtype=torch.float64)
-for step in range(1, 31):
-    H_tanh, H_relu = torch.tanh(H_tanh @ W_big), torch.relu(H_relu @ W_big)
-    if step % 10 == 0:
-        print(f"step {step:>2}: max|H| tanh = {H_tanh.abs().max():.4f}   relu = {H_relu.abs().max():.3e}")
-assert H_tanh.abs().max() < 1 and H_relu.abs().max() > 100
+relu_after_30 = []
+for k, seed in enumerate((1, 2), start=1):  # two random W_hh, both scaled to a spectral radius of 1.5
+    torch.manual_seed(seed)
+    W_big = torch.randn(h, h, dtype=torch.float64)
+    W_big *= 1.5 / torch.linalg.eigvals(W_big).abs().max()  # spectral radius 1.5
+    H_tanh = H_relu = torch.rand(1, h, dtype=torch.float64)
+    for step in range(1, 31):
+        H_tanh, H_relu = torch.tanh(H_tanh @ W_big), torch.relu(H_relu @ W_big)
+        if step % 10 == 0:
+            print(f"W_hh #{k}, step {step:>2}: max|H| tanh = {H_tanh.abs().max():.4f}   "
+                  f"relu = {H_relu.abs().max():.3e}")
+    assert H_tanh.abs().max() < 1
+    relu_after_30.append(H_relu.abs().max().item())
+assert relu_after_30[0] > 100 and relu_after_30[1] == 0  # these two W_hh: one grows, one dies
 
 # %% [markdown]
 # ## 8 · Play: the shapes of one step
@@ -645,6 +660,28 @@ def three_steps(cell, xs):
 exercise_3_passed = check_three_steps(three_steps)
 
 # %% [markdown]
+# Back to the phone keyboard of the introduction. Over the alphabet `"mot"`, each letter becomes a **one-hot**
+# vector of d = 3 numbers (a 1 at the letter's index). A `ScratchRNNCell` reads "tom" and "mom", one letter per
+# step, unbatched (input [3], state [h]). The last two letters are the same, yet the final states differ: the
+# first letter is still in the memory, which is what lets a keyboard guess what comes next.
+
+# %%
+letters = "mot"
+reader = ScratchRNNCell(len(letters), h, dtype=torch.float64)
+
+
+def read(word):
+    state = None  # None: start from zeros
+    for ch in word:
+        state = reader(F.one_hot(torch.tensor(letters.index(ch)), len(letters)).double(), state)
+    return state
+
+
+for word in ("tom", "mom"):
+    print(f"H after {word!r}:", "  ".join(f"{v:+.4f}" for v in read(word).tolist()))
+assert not torch.allclose(read("tom"), read("mom"))  # the same last two letters, different states
+
+# %% [markdown]
 # ## 11 · On a GPU
 #
 # The same `parity` check on CUDA, in float64 (to 1e-12) and in float32. Plain CUDA matmuls use full float32 by
@@ -676,7 +713,7 @@ else:
 # | shapes | $X_t$ [N, d] · $W_{xh}$ [d, h] + $H_{t-1}$ [N, h] · $W_{hh}$ [h, h] + b [h] → $H_t$ [N, h] |
 # | torch | `nn.RNNCell(input_size=d, hidden_size=h, bias=True, nonlinearity="tanh")`, called as `cell(X, hx)` |
 # | torch's layout | `weight_ih` = $W_{xh}^\top$ [h, d], `weight_hh` = $W_{hh}^\top$ [h, h], $b$ = `bias_ih + bias_hh` |
-# | the course's step | `rnn_step(x, h, w_ih, w_hh, b_ih, b_hh)`: `F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)`, then φ |
+# | the course's step | `rnn_step(x, h_prev, w_ih, w_hh, b_ih, b_hh)`: `F.linear(x, w_ih, b_ih) + F.linear(h_prev, w_hh, b_hh)`, then φ |
 # | inputs | batched [N, d] or unbatched [d]; `hx` omitted = zeros |
 # | one product | $[X_t, H_{t-1}]\,[W_{xh}; W_{hh}]$ |
 # | parameters | $h\,(d + h + 2)$; without bias $h\,(d + h)$ |
@@ -807,8 +844,8 @@ for kwargs in ({"bias": 0}, {"bias": "True"}, {"hidden_size": 0}, {"input_size":
 # (and must pass); then deliberately wrong answers show what the checkers say.
 
 # %% solution
-def my_rnn_step_solution(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
-    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # torch stores W_xhᵀ and W_hhᵀ: .T turns them back
+def my_rnn_step_solution(x, h_prev, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
+    a = x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh  # torch stores W_xhᵀ and W_hhᵀ: .T turns them back
     return torch.relu(a) if nonlinearity == "relu" else torch.tanh(a)
 
 
@@ -829,7 +866,7 @@ assert check_three_steps(three_steps_solution)
 
 # %% solution
 # What the checkers say to three common mistakes:
-assert not check_rnn_step(lambda x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh":
-                          torch.tanh(x @ w_ih.T + h @ w_hh.T + b_ih))
+assert not check_rnn_step(lambda x, h_prev, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh":
+                          torch.tanh(x @ w_ih.T + h_prev @ w_hh.T + b_ih))
 assert not check_stacked_weight(lambda w_ih, w_hh: torch.cat([w_hh.T, w_ih.T]))
 assert not check_three_steps(lambda c, xs: c(xs[2]))

@@ -419,7 +419,7 @@ print("✓ float32, nn.RNN(10, 20) on (5, 3, 10): every tensor matches within as
 # Only $H_{t-1} W_{hh}$ has to wait for the previous step. The input term $X_t W_{xh} + b_{ih}$ does not, so
 # `nn.RNN` computes it for **all** steps at once, one product of the whole [T, N, d] input, before the loop. The
 # loop then only adds $H_{t-1} W_{hh} + b_{hh}$ and applies φ. One large product instead of T small ones is the
-# main speed trick of RNN implementations (a planned lesson on speed measures it).
+# main speed trick of RNN implementations (lesson 11 measures it).
 #
 # It also changes the order in which numbers are added, and floating-point addition is not associative:
 

@@ -1,6 +1,6 @@
 r"""The template of a lesson source: every part a lesson needs, each named by a one-line comment.
 
-Copy it to ci/lessons/NN_topic.py (NN: the next number; topic: lower-case words joined by _), replace the text and
+Copy it to lessons/NN_topic.py (NN: the next number; topic: lower-case words joined by _), replace the text and
 the code, keep the parts. `python ci/build.py NN` builds and runs it into notebooks/NN_topic.ipynb. This docstring
 is not part of the notebook (the build skips a source's opening docstring). tests/test_template.py builds this file,
 runs it, checks it against every notebook rule and runs the mutations and checker cases below on it.
@@ -30,7 +30,7 @@ Then write tests/per_lesson/lesson_NN.py, the lesson's data for the generic test
 # # NN · Title of the lesson
 #
 # One paragraph: what the learner builds, and which `torch.nn` module is its twin. (This file is the template of
-# a lesson source: copy it to `ci/lessons/NN_topic.py`, keep every part a comment below names, replace the rest.
+# a lesson source: copy it to `lessons/NN_topic.py`, keep every part a comment below names, replace the rest.
 # tests/test_template.py builds it, runs it and checks it against every notebook rule.)
 #
 # **You should know:** what the learner needs before starting.
