@@ -7,10 +7,11 @@
 # wrong input the same? By the end of this lesson they are: you build `ScratchRNN`, `ScratchLSTM` and `ScratchGRU`,
 # drop-in replacements for torch's three layers, and test them against torch in 480 settings.
 #
-# They are not three copies. In PyTorch, `nn.RNN`, `nn.LSTM` and `nn.GRU` all subclass `nn.RNNBase`; here too,
-# **one core** runs layers × directions × time, and each cell adds only its step. You start with a small core (its
-# heart is 40 lines: the registration loop, the loop through time, `forward`), check it against torch at once,
-# then teach it every input form torch takes. At the end you plug a cell of your own into it.
+# They are not three copies. As torch's three subclass `nn.RNNBase`, here **one core** runs layers × directions ×
+# time, and each cell adds only its step. You build a small core (its heart: 40 lines), check it against torch at
+# once, then teach it every input form torch takes. At the end you plug in a cell of your own: any cell whose
+# weights are G gate blocks of `weight_ih`, `weight_hh` and the two biases fits (not a peephole LSTM: its extra
+# weights are parameters the core does not register).
 #
 # **You should know:** lessons 02–07 (the loop, stacked layers, both directions, packing by masking, the LSTM
 # and GRU steps). The recap repeats what this lesson needs.
@@ -20,6 +21,7 @@
 
 # %%
 import contextlib
+import functools
 import inspect
 import io
 import itertools
@@ -51,11 +53,19 @@ f64, EXACT = torch.float64, {"atol": 1e-12, "rtol": 0.0}  # float64 parity: equa
 # | cell | G blocks | the step |
 # |---|---|---|
 # | RNN | 1 | $h' = \tanh \text{ or relu}(x W_{ih}^\top + b_{ih} + h W_{hh}^\top + b_{hh})$ |
-# | LSTM | 4: i, f, g, o | $c' = \sigma(f) \odot c + \sigma(i) \odot \tanh(g)$, $h' = \sigma(o) \odot \tanh(c')$; with `proj_size`: $h' \leftarrow h' W_{proj}^\top$ |
-# | GRU | 3: r, z, n | $n = \tanh(x_n + r \odot (h W_{hn}^\top + b_{hn}))$, $h' = (1 - z) \odot n + z \odot h$ |
+# | LSTM | 4: i, f, g, o | i, f, g, o are the four chunks of the pre-activation $x W_{ih}^\top + b_{ih} + h W_{hh}^\top + b_{hh}$; $c' = \sigma(f) \odot c + \sigma(i) \odot \tanh(g)$, $h' = \sigma(o) \odot \tanh(c')$; with `proj_size`: $h' \leftarrow h' W_{proj}^\top$ |
+# | GRU | 3: r, z, n | $x_r, x_z, x_n$ and $h_r, h_z, h_n$: the chunks of $x W_{ih}^\top + b_{ih}$ and $h W_{hh}^\top + b_{hh}$; $r = \sigma(x_r + h_r)$, $z = \sigma(x_z + h_z)$, $n = \tanh(x_n + r \odot h_n)$, $h' = (1 - z) \odot n + z \odot h$ |
 #
-# The hidden cell re-states `rnn_step`, `lstm_step`, `gru_step` and `parity` exactly as lessons 01–07 wrote them
-# (`lstm_step`'s `w_hr` is the projection $W_{proj}$, torch's `weight_hr`), and checks each step against torch's cell.
+# `lstm_step` below is lesson 06's (`w_hr` = $W_{proj}$, torch's `weight_hr`; exercise 3 imitates it). A hidden
+# cell re-states `rnn_step`, `gru_step` and `parity` and checks each step against torch's cell.
+
+# %%
+def lstm_step(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+    """x [N, d], h [N, H_out], c [N, H] → (h', c'). Gate blocks in torch's order i, f, g, o."""
+    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return (h if w_hr is None else F.linear(h, w_hr)), c
 
 # %% hidden
 def parity(scratch, twin, *inputs, **tol):
@@ -88,14 +98,6 @@ def rnn_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     """h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).  x [N, d], h [N, H] → h' [N, H]."""
     a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
     return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
-
-
-def lstm_step(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
-    """x [N, d], h [N, H_out], c [N, H] → (h', c'). Gate blocks in torch's order i, f, g, o."""
-    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-    h = torch.sigmoid(o) * torch.tanh(c)
-    return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
 def gru_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -171,7 +173,9 @@ plt.show()
 # **The step and the loop.** `CELLS` says, for each mode (torch's names), how many gate blocks G the weights
 # stack, how many state tensors the cell carries (S: `(h,)`, or `(h, c)` for the LSTM) and how to take one step
 # with a layer-direction's weights `w = (w_ih, w_hh, b_ih, b_hh, w_hr)`. `run_direction` is lesson 05's loop with
-# the step plugged in; `mask` (lengths [N, 1], packed input) keeps a finished sequence's state.
+# the step plugged in; for packed input, `lengths` [N, 1] freezes each sequence's state at the steps $t \geq$ its
+# length. So the reverse direction, starting at t = T − 1, carries its initial state through the padding and
+# really starts at each sequence's last real step, as torch's does.
 
 # %%
 CELLS = {  # mode → (G gate blocks, S state tensors, one step: (x [N, d_k], state, w) → new state)
@@ -182,19 +186,20 @@ CELLS = {  # mode → (G gate blocks, S state tensors, one step: (x [N, d_k], st
 }
 
 
-def run_direction(step, X, state, w, mask=None, reverse=False):
+def run_direction(step, X, state, w, lengths=None, reverse=False):
     """One layer, one direction. X [T, N, d_k], state (h [N, H_out],) or (h, c) → out [T, N, H_out], final state."""
     out = [None] * len(X)
     for t in (reversed(range(len(X))) if reverse else range(len(X))):
         new = step(X[t], state, w)
-        state = new if mask is None else tuple(torch.where(t < mask, a, b) for a, b in zip(new, state))
+        state = new if lengths is None else tuple(torch.where(t < lengths, a, b) for a, b in zip(new, state))
         out[t] = state[0]  # position t, whichever direction
     return torch.stack(out), state
 
 # %% [markdown]
 # **The module.** The constructor is the parameter list above as a loop. `forward` runs layers × directions,
 # each direction from its own row layer·D + direction of `h0`, the two outputs side by side. For now it takes a
-# time-major tensor (T, N, d); the small methods at the end are where section 3 adds the other input forms.
+# time-major tensor (T, N, d); the small methods at the end are where section 3 adds the other input forms. The
+# hidden cell after it puts checks in front of `__init__` and `forward` (torch's exception types for bad input).
 
 # %%
 class ScratchRNNBase(nn.Module):
@@ -226,16 +231,16 @@ class ScratchRNNBase(nn.Module):
     def forward(self, input, hx=None):
         X, lengths = self.read_input(input)  # X [T, N, d] time-major; lengths [N] for packed input, else None
         state = self.read_hx(hx, X, input)  # (h0 [D·L, N, H_out],) or (h0, c0 [D·L, N, H])
-        D, step, mask = 2 if self.bidirectional else 1, CELLS[self.mode][2], None
+        D, step = 2 if self.bidirectional else 1, CELLS[self.mode][2]
         if lengths is not None:
-            mask = lengths.to(X.device)[:, None]  # [N, 1]
+            lengths = lengths.to(X.device)[:, None]  # [N, 1], compared with the step t
         finals = []
         for k in range(self.num_layers):
             outs = []
             for j, sfx in enumerate(("", "_reverse")[:D]):  # j = 0 forward, 1 reverse
                 w = tuple(getattr(self, f"{n}_l{k}{sfx}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
                 i = k * D + j  # the row of h0 / h_n: layer·D + direction
-                out, final = run_direction(step, X, tuple(s[i] for s in state), w, mask, reverse=j == 1)
+                out, final = run_direction(step, X, tuple(s[i] for s in state), w, lengths, reverse=j == 1)
                 outs.append(out)
                 finals.append(final)
             X = torch.cat(outs, dim=-1)  # [T, N, D·H_out], forward half first
@@ -258,10 +263,131 @@ class ScratchRNNBase(nn.Module):
     def write_output(self, X, finals, input):  # finals: (h_n,) or (h_n, c_n); an LSTM returns both
         return X, (finals if len(finals) == 2 else finals[0])
 
+# %% hidden
+# Plumbing on the main path: torch's checks in front of the core's __init__ and forward, torch's repr, and
+# flatten_parameters (cuDNN's weight packing: nothing to do for a loop). "Going deeper" after section 3 explains
+# the checks and shows their errors beside torch's. Re-running this cell replaces the checks; it never stacks them.
+def checked(method, check):
+    """method, preceded by check(self, *args): the check raises on bad input, else the method runs unchanged."""
+    method = getattr(method, "__wrapped__", method)  # the unchecked method, if this cell ran before
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        check(self, *args, **kwargs)
+        return method(self, *args, **kwargs)
+    return run
+
+
+def check_config(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+    if mode not in CELLS:
+        raise ValueError(f"unknown mode {mode!r}: add its (G, S, step) to CELLS first; known: {', '.join(CELLS)}")
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1:
+        raise ValueError(f"dropout should be a number in range [0, 1] (the probability of zeroing an element), got {dropout!r}")
+    for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool), ("bidirectional", bidirectional, bool),
+                              ("input_size", input_size, int), ("hidden_size", hidden_size, int), ("num_layers", num_layers, int)):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"{name} should be of type {kind.__name__}, got {value!r} ({type(value).__name__})")
+        if kind is int and value <= 0:
+            raise ValueError(f"{name} must be greater than zero, got {value}")
+    if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+        raise ValueError(f"proj_size should be a positive integer or zero to disable projections, got {proj_size!r}")
+    if proj_size > 0 and mode != "LSTM":
+        raise ValueError(f"proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size={proj_size})")
+    if proj_size >= hidden_size:
+        raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size={proj_size} ≥ hidden_size={hidden_size}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                      f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+
+
+def check_input(self, input):
+    name = type(self).__name__
+    if isinstance(input, PackedSequence):
+        X = input.data  # [sum of the lengths, d]
+    elif not isinstance(input, torch.Tensor):
+        raise TypeError(f"{name} takes a tensor or a PackedSequence as input, got a {type(input).__name__}")
+    elif input.dim() not in (2, 3):
+        layout = "(N, T, d)" if self.batch_first else "(T, N, d)"
+        raise ValueError(f"{name}: expected input (T, d) or {layout}, got a {input.dim()}-D tensor {tuple(input.shape)}")
+    else:
+        X = input
+    w = self.weight_ih_l0
+    if X.dtype != w.dtype:
+        raise ValueError(f"input dtype {X.dtype} does not match the weights' dtype {w.dtype}: convert the input, "
+                         f"input.to({w.dtype}), or the model, model.to({X.dtype})")
+    if X.shape[-1] != self.input_size:
+        raise RuntimeError(f"input has {X.shape[-1]} features in its last dimension, expected input_size={self.input_size}")
+    if X.dim() == 3 and X.shape[1 if self.batch_first else 0] == 0 or X.dim() == 2 and X.shape[0] == 0:
+        raise RuntimeError("the sequence is empty (0 steps): no step to run, no last state to return")
+
+
+def batch_size(rnn, input):
+    """N of a batched input: (T, N, d), (N, T, d) with batch_first, or a PackedSequence."""
+    if isinstance(input, PackedSequence):
+        return int(input.batch_sizes[0])
+    return input.shape[0 if rnn.batch_first else 1]
+
+
+def check_hx(self, hx, input):
+    if hx is None:
+        return
+    S, name, unbatched = CELLS[self.mode][1], type(self).__name__, torch.is_tensor(input) and input.dim() == 2
+    if S == 2 and not (isinstance(hx, tuple) and len(hx) == 2 and all(torch.is_tensor(s) for s in hx)):
+        raise TypeError(f"{name} takes hx = (h0, c0), a tuple of two tensors, got a {type(hx).__name__}")
+    if S == 1 and not torch.is_tensor(hx):
+        raise TypeError(f"{name} takes hx = h0, one tensor, got a {type(hx).__name__}: only an LSTM has a c0")
+    rows = len(self._all_weights)  # D·L
+    for which, state, size in zip(("h0", "c0"), hx if S == 2 else (hx,), (self.proj_size or self.hidden_size, self.hidden_size)):
+        want = (rows, size) if unbatched else (rows, batch_size(self, input), size)
+        if state.dim() != len(want):
+            raise RuntimeError(f"{'unbatched 2-D' if unbatched else 'batched 3-D'} input needs a {len(want)}-D {which} "
+                               f"{want}, got a {state.dim()}-D {which} {tuple(state.shape)}")
+        if tuple(state.shape) != want:
+            raise RuntimeError(f"{which} should be {want}, got {tuple(state.shape)}: {shape_hint(self, which, tuple(state.shape), want)}")
+        if state.dtype != self.weight_ih_l0.dtype:
+            raise RuntimeError(f"{which} dtype {state.dtype} does not match the input dtype {self.weight_ih_l0.dtype}")
+
+
+def shape_hint(rnn, which, got, want):
+    """The likeliest reason for a wrong h0/c0 shape, in words."""
+    if len(want) == 3 and sorted(got) == sorted(want):
+        return f"{which} is never batch-first, even with batch_first=True"
+    if rnn.bidirectional and got[0] == rnn.num_layers:
+        return f"bidirectional: one row per layer and direction, 2·num_layers = {want[0]}"
+    if got[-1] != want[-1] and rnn.proj_size:
+        return "h0 has proj_size columns (h is projected)" if which == "h0" else "c0 keeps hidden_size columns (only h is projected)"
+    if len(want) == 3 and got[1] != want[1]:
+        return f"the input holds a batch of N = {want[1]} sequences"
+    return f"one row per layer and direction ({want[0]}), then {'N, ' if len(want) == 3 else ''}{want[-1]} columns"
+
+
+def check_forward(self, input, hx=None):
+    check_input(self, input)
+    check_hx(self, hx, input)
+
+
+def extra_repr(self):
+    s = f"{self.input_size}, {self.hidden_size}"
+    for name, default in (("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
+                          ("dropout", 0.0), ("bidirectional", False)):
+        s += f", {name}={getattr(self, name)}" if getattr(self, name) != default else ""
+    return s
+
+
+ScratchRNNBase.__init__ = checked(ScratchRNNBase.__init__, check_config)
+ScratchRNNBase.forward = checked(ScratchRNNBase.forward, check_forward)
+ScratchRNNBase.extra_repr, ScratchRNNBase.flatten_parameters = extra_repr, lambda self: None
+try:
+    ScratchRNNBase("GRU", d, H, proj_size=P)
+    raise AssertionError("a GRU with proj_size was accepted: the checks are not in front of __init__")
+except ValueError as err:
+    print(f"✓ checks attached (details: Going deeper, after section 3); e.g. a GRU with proj_size → ValueError: {err}")
+
 # %% [markdown]
 # The three layers are constructors only, with torch's argument names, order and defaults. `nn.RNN` and `nn.GRU`
 # refuse a `proj_size` keyword with a `ValueError`; ours take it keyword-only, so that the core can refuse it the
-# same way. `twin` builds the scratch module of a torch module, with its settings and weights.
+# same way. `twin` (hidden cell) builds the scratch module of a torch module, with its settings and weights.
 
 # %%
 class ScratchRNN(ScratchRNNBase):
@@ -287,7 +413,7 @@ class ScratchGRU(ScratchRNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          proj_size, device, dtype)
 
-
+# %% hidden
 TWINS = {"RNN_TANH": (nn.RNN, ScratchRNN, {}), "RNN_RELU": (nn.RNN, ScratchRNN, {"nonlinearity": "relu"}),
          "LSTM": (nn.LSTM, ScratchLSTM, {}), "GRU": (nn.GRU, ScratchGRU, {})}  # mode → torch, scratch, extra kwargs
 
@@ -338,7 +464,7 @@ print(f"all_weights as torch's: {len(shapes)} layer-directions, e.g. l1_reverse 
 # Four small methods replace the core's placeholders. Nothing else changes.
 #
 # - `read_input`: `batch_first` (N, T, d) is transposed; unbatched (T, d) becomes a batch of one; a
-#   `PackedSequence` is unpadded, in the original batch order, and its lengths become the mask.
+#   `PackedSequence` is unpadded, in the original batch order, and its lengths go to the loop.
 # - `read_hx`: an unbatched `hx` gets its batch axis too.
 # - `write_output`: the output goes back to the input's form (packed the way the input was packed). `h_n` and
 #   `c_n` are **never** batch-first.
@@ -355,11 +481,12 @@ def read_input(self, input):
     return (input.transpose(0, 1) if self.batch_first else input), None
 
 
-core_read_hx = ScratchRNNBase.read_hx  # the core's: zeros when hx is None, else hx as a tuple
+if "_core_read_hx" not in vars(ScratchRNNBase):  # kept once: a re-run of this cell must not wrap its own read_hx
+    ScratchRNNBase._core_read_hx = ScratchRNNBase.read_hx  # the core's: zeros when hx is None, else hx as a tuple
 
 
 def read_hx(self, hx, X, input):
-    state = core_read_hx(self, hx, X, input)
+    state = self._core_read_hx(hx, X, input)
     unbatched = hx is not None and torch.is_tensor(input) and input.dim() == 2
     return tuple(s.unsqueeze(1) for s in state) if unbatched else state  # unbatched (D·L, ·) → (D·L, 1, ·)
 
@@ -487,124 +614,22 @@ print("✓ sorted packed input (enforce_sorted=True); dropout between 3 layers (
 #
 # A drop-in replacement fails where torch fails, with the **same exception type** (so an `except` written for
 # torch still works), and it may say more. It never returns a wrong answer instead: an `h0` of the wrong batch
-# must not broadcast, `bias=0` must not pass for `True`. Each check below wraps one of the core's methods: it
-# raises a clear error on bad arguments, else the method runs unchanged.
-
-# %%
-def checked(method, check):
-    """method, preceded by check(self, *args): the check raises on bad input, else the method runs unchanged."""
-    def run(self, *args, **kwargs):
-        check(self, *args, **kwargs)
-        return method(self, *args, **kwargs)
-    return run
+# must not broadcast, `bias=0` must not pass for `True`. Each check raises a clear error on bad arguments, else
+# the method runs unchanged.
 
 # %% [markdown]
-# **The constructor**: torch's rules (`nn.RNNBase.__init__`) with the values in the messages, a `TypeError` for a
-# flag that is not a bool, and torch's warning for `dropout` with one layer, word for word.
-
-# %%
-def check_config(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, device=None, dtype=None):
-    if mode not in CELLS:
-        raise ValueError(f"unknown mode {mode!r}: add its (G, S, step) to CELLS first; known: {', '.join(CELLS)}")
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1:
-        raise ValueError(f"dropout should be a number in range [0, 1] (the probability of zeroing an element), got {dropout!r}")
-    for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool), ("bidirectional", bidirectional, bool),
-                              ("input_size", input_size, int), ("hidden_size", hidden_size, int), ("num_layers", num_layers, int)):
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise TypeError(f"{name} should be of type {kind.__name__}, got {value!r} ({type(value).__name__})")
-        if kind is int and value <= 0:
-            raise ValueError(f"{name} must be greater than zero, got {value}")
-    if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
-        raise ValueError(f"proj_size should be a positive integer or zero to disable projections, got {proj_size!r}")
-    if proj_size > 0 and mode != "LSTM":
-        raise ValueError(f"proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size={proj_size})")
-    if proj_size >= hidden_size:
-        raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size={proj_size} ≥ hidden_size={hidden_size}")
-    if dropout > 0 and num_layers == 1:
-        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
-                      f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
-
-# %% [markdown]
-# **The input**: a tensor of 2 or 3 dimensions (or a `PackedSequence`), of the weights' dtype, with `input_size`
-# features and at least one step.
-
-# %%
-def check_input(self, input):
-    name = type(self).__name__
-    if isinstance(input, PackedSequence):
-        X = input.data  # [sum of the lengths, d]
-    elif not isinstance(input, torch.Tensor):
-        raise TypeError(f"{name} takes a tensor or a PackedSequence as input, got a {type(input).__name__}")
-    elif input.dim() not in (2, 3):
-        layout = "(N, T, d)" if self.batch_first else "(T, N, d)"
-        raise ValueError(f"{name}: expected input (T, d) or {layout}, got a {input.dim()}-D tensor {tuple(input.shape)}")
-    else:
-        X = input
-    w = self.weight_ih_l0
-    if X.dtype != w.dtype:
-        raise ValueError(f"input dtype {X.dtype} does not match the weights' dtype {w.dtype}: convert the input, "
-                         f"input.to({w.dtype}), or the model, model.to({X.dtype})")
-    if X.shape[-1] != self.input_size:
-        raise RuntimeError(f"input has {X.shape[-1]} features in its last dimension, expected input_size={self.input_size}")
-    if X.dim() == 3 and X.shape[1 if self.batch_first else 0] == 0 or X.dim() == 2 and X.shape[0] == 0:
-        raise RuntimeError("the sequence is empty (0 steps): no step to run, no last state to return")
-
-# %% [markdown]
-# **The initial state**: `hx` is `(h0, c0)` for the LSTM, a single `h0` for the others; each (D·L, N, size), or
-# (D·L, size) for unbatched input, where size is $H_{out}$ for `h0` and H for `c0`. `shape_hint` names the usual
-# reason for a wrong shape.
-
-# %%
-def check_hx(self, hx, X, input):
-    if hx is None:
-        return
-    S, name, unbatched = CELLS[self.mode][1], type(self).__name__, torch.is_tensor(input) and input.dim() == 2
-    if S == 2 and not (isinstance(hx, tuple) and len(hx) == 2 and all(torch.is_tensor(s) for s in hx)):
-        raise TypeError(f"{name} takes hx = (h0, c0), a tuple of two tensors, got a {type(hx).__name__}")
-    if S == 1 and not torch.is_tensor(hx):
-        raise TypeError(f"{name} takes hx = h0, one tensor, got a {type(hx).__name__}: only an LSTM has a c0")
-    rows = len(self._all_weights)  # D·L
-    for which, state, size in zip(("h0", "c0"), hx if S == 2 else (hx,), (self.proj_size or self.hidden_size, self.hidden_size)):
-        want = (rows, size) if unbatched else (rows, X.shape[1], size)
-        if state.dim() != len(want):
-            raise RuntimeError(f"{'unbatched 2-D' if unbatched else 'batched 3-D'} input needs a {len(want)}-D {which} "
-                               f"{want}, got a {state.dim()}-D {which} {tuple(state.shape)}")
-        if tuple(state.shape) != want:
-            raise RuntimeError(f"{which} should be {want}, got {tuple(state.shape)}: {shape_hint(self, which, tuple(state.shape), want)}")
-        if state.dtype != X.dtype:
-            raise RuntimeError(f"{which} dtype {state.dtype} does not match the input dtype {X.dtype}")
-
-
-def shape_hint(rnn, which, got, want):
-    """The likeliest reason for a wrong h0/c0 shape, in words."""
-    if len(want) == 3 and sorted(got) == sorted(want):
-        return f"{which} is never batch-first, even with batch_first=True"
-    if rnn.bidirectional and got[0] == rnn.num_layers:
-        return f"bidirectional: one row per layer and direction, 2·num_layers = {want[0]}"
-    if got[-1] != want[-1] and rnn.proj_size:
-        return "h0 has proj_size columns (h is projected)" if which == "h0" else "c0 keeps hidden_size columns (only h is projected)"
-    if len(want) == 3 and got[1] != want[1]:
-        return f"the input holds a batch of N = {want[1]} sequences"
-    return f"one row per layer and direction ({want[0]}), then {'N, ' if len(want) == 3 else ''}{want[-1]} columns"
-
-# %% [markdown]
-# The checks go in front of the core's methods. Two more things code written for torch may call: `repr` (torch's
-# format) and `flatten_parameters` (cuDNN's weight packing: nothing to do for a loop).
-
-# %%
-def extra_repr(self):
-    s = f"{self.input_size}, {self.hidden_size}"
-    for name, default in (("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
-                          ("dropout", 0.0), ("bidirectional", False)):
-        s += f", {name}={getattr(self, name)}" if getattr(self, name) != default else ""
-    return s
-
-
-ScratchRNNBase.__init__ = checked(ScratchRNNBase.__init__, check_config)
-ScratchRNNBase.read_input = checked(ScratchRNNBase.read_input, check_input)
-ScratchRNNBase.read_hx = checked(ScratchRNNBase.read_hx, check_hx)
-ScratchRNNBase.extra_repr, ScratchRNNBase.flatten_parameters = extra_repr, lambda self: None
+# Each check is in the hidden cell after the core (click to expand it), in front of one of the core's methods:
+#
+# - `check_config`, before `__init__`: torch's rules (`nn.RNNBase.__init__`) with the values in the messages, a
+#   `TypeError` for a flag that is not a bool, and torch's warning for `dropout` with one layer, word for word.
+# - `check_input`, before `forward`: a tensor of 2 or 3 dimensions (or a `PackedSequence`), of the weights' dtype,
+#   with `input_size` features and at least one step.
+# - `check_hx`, before `forward`: `hx` is `(h0, c0)` for the LSTM, a single `h0` for the others; each (D·L, N,
+#   size), or (D·L, size) for unbatched input, where size is $H_{out}$ for `h0` and H for `c0`. `shape_hint` names
+#   the usual reason for a wrong shape.
+#
+# The same cell gives the module torch's `repr` and a `flatten_parameters` that does nothing (code written for
+# torch may call both).
 
 # %% [markdown]
 # `compare_errors` runs the same bad call on torch and on ours and asserts the same exception type and that our
@@ -725,7 +750,7 @@ for ScratchClass, TorchClass in ((ScratchRNN, nn.RNN), (ScratchLSTM, nn.LSTM), (
     assert ours == TorchClass.__doc__.strip().splitlines()[0], ours  # torch's documented signature
 for ScratchClass, kw, want in [(ScratchRNN, {}, 640), (ScratchGRU, {}, 1920), (ScratchLSTM, {}, 2560),
                                (ScratchLSTM, {"num_layers": 2, "bidirectional": True, "proj_size": 5}, 5840)]:
-    assert sum(p.numel() for p in ScratchClass(10, 20, **kw).parameters()) == want  # the counts of section 8
+    assert sum(p.numel() for p in ScratchClass(10, 20, **kw).parameters()) == want  # as exercise 2's solution says
 print("✓ every mode, 4–5 stacks: names, shapes, order, all_weights, repr, initial values and signatures as torch's; "
       "load_state_dict both ways")
 
@@ -873,75 +898,83 @@ print("✓ show_config also on one unit, three projected layers, unbatched input
 #
 # Fill in each function, run its cell and the checker below it (collapsed); the checker says **what** is wrong.
 #
-# **Exercise 1: predict the shapes.** Without running a module, return the shapes of `output`, `h_n` and `c_n`
-# (`None` for an RNN or GRU) as tuples, for a call with `T` steps and `N` sequences (`unbatched`: one sequence
-# (T, input_size)).
+# **Exercise 1: the final states, from the output alone.** A 2-layer bidirectional RNN, LSTM or GRU reads a
+# packed batch; you unpack its output, `output, lengths = pad_packed_sequence(out)`: (T, N, 2·$H_{out}$), zeros
+# after each sequence's end. From `output` and `lengths` only, return the top layer's final states
+# `(h_n[-2], h_n[-1])`, each [N, $H_{out}$]. Section 5 did it without padding.
 
 # %%
-def predict_shapes(mode, T, N, input_size, hidden_size, num_layers=1, bidirectional=False, batch_first=False,
-                   proj_size=0, unbatched=False):
-    ...  # your code here: return {"output": (...), "h_n": (...), "c_n": (...) or None}
+def final_states(output, lengths):
+    """output (T, N, 2·H_out), padded; lengths [N] (int64) → (forward final [N, H_out], reverse final [N, H_out])."""
+    ...  # your code here: return (h_forward, h_reverse)
 
 # %% hidden
-SHAPE_CASES = [("RNN_TANH", 4, 3, 5, 6, {}), ("GRU", 4, 3, 5, 6, {"num_layers": 2, "bidirectional": True}),
-               ("LSTM", 5, 2, 3, 7, {"batch_first": True, "num_layers": 3}),
-               ("LSTM", 4, 3, 5, 6, {"proj_size": 2, "num_layers": 2, "bidirectional": True}),
-               ("GRU", 6, 4, 2, 3, {"batch_first": True, "bidirectional": True}),
-               ("LSTM", 3, 1, 4, 5, {"unbatched": True, "proj_size": 3, "bidirectional": True, "batch_first": True}),
-               ("RNN_RELU", 2, 5, 3, 4, {"unbatched": True, "num_layers": 2})]
+FINAL_CASES = [("LSTM", {"proj_size": 3}, [4, 5, 2]), ("GRU", {}, [1, 3, 3, 2]), ("RNN_TANH", {}, [2, 5, 5])]
 
 
-def check_predict_shapes(fn):
-    """Compare fn's shapes with those torch returns for SHAPE_CASES. Returns True/False."""
-    for mode, T_, N_, d_, H_, opts in SHAPE_CASES:
-        TorchClass, _, extra = TWINS[mode]
-        kw = {k: v for k, v in opts.items() if k != "unbatched"}
-        unb, bf = opts.get("unbatched", False), opts.get("batch_first", False)
+def check_final_states(fn):
+    """fn(output, lengths) against h_n's top layer, for packed input to 2-layer bidirectional torch modules (float64).
+    Names the mistake of a wrong half. Returns True/False; never raises."""
+    for mode, extra_kw, lens in FINAL_CASES:
+        TorchClass, _, mode_kw = TWINS[mode]
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            with torch.no_grad():
-                out, st = TorchClass(d_, H_, **kw, **extra)(torch.randn((T_, d_) if unb else (N_, T_, d_) if bf else (T_, N_, d_)))
-        h_t, c_t = st if mode == "LSTM" else (st, None)
-        want = {"output": tuple(out.shape), "h_n": tuple(h_t.shape), "c_n": None if c_t is None else tuple(c_t.shape)}
-        call = f"predict_shapes({mode!r}, T={T_}, N={N_}, input_size={d_}, hidden_size={H_}, " + \
-               ", ".join(f"{k}={v}" for k, v in opts.items()) + ")"
+            rnn = TorchClass(4, 5, num_layers=2, bidirectional=True, dtype=f64, **mode_kw, **extra_kw)
+            x_ = torch.randn(max(lens), len(lens), 4, dtype=f64)
+        lengths_, n_ = torch.tensor(lens), torch.arange(len(lens))
+        with torch.no_grad():
+            out, state = rnn(pack_padded_sequence(x_, lengths_, enforce_sorted=False))
+        output = pad_packed_sequence(out)[0]
+        h_n = state[0] if mode == "LSTM" else state
+        H_out = h_n.shape[-1]
+        call = f"final_states(output {tuple(output.shape)}, lengths=tensor({lens}))"
         try:
-            got = fn(mode, T_, N_, d_, H_, **opts)
+            got = fn(output.clone(), lengths_.clone())
+        except IndexError as err:  # report the learner's error instead of raising it
+            print(f"✗ {call} raised IndexError: {err}. Hint: steps run 0 … T − 1; the last real step of sequence n "
+                  "is lengths[n] − 1.")
+            return False
         except Exception as err:  # report the learner's error instead of raising it
             print(f"✗ {call} raised {type(err).__name__}: {err}")
             return False
         if got is None:
-            print("✗ not done yet: predict_shapes returned None.")
+            print("✗ not done yet: final_states returned None.")
             return False
-        if not isinstance(got, dict) or set(got) != {"output", "h_n", "c_n"}:
-            print(f"✗ {call} returned {got!r}: return a dict with the keys 'output', 'h_n', 'c_n'.")
+        want_shape = (len(lens), H_out)
+        if not (isinstance(got, (tuple, list)) and len(got) == 2
+                and all(torch.is_tensor(t) and tuple(t.shape) == want_shape for t in got)):
+            shapes = [tuple(t.shape) if torch.is_tensor(t) else type(t).__name__ for t in got] \
+                if isinstance(got, (tuple, list)) else type(got).__name__
+            print(f"✗ {call} returned {shapes}: return the pair (forward, reverse), each [N, H_out] = {want_shape}. "
+                  "Hint: one (step, sequence) per sequence: index with two index tensors, output[steps, torch.arange(N)].")
             return False
-        for key in ("output", "h_n", "c_n"):
-            try:
-                g = got[key] if got[key] is None else tuple(int(n) for n in got[key])
-            except (TypeError, ValueError):
-                print(f"✗ {call}: {key} = {got[key]!r}: give a shape as a tuple of ints, or None for c_n.")
-                return False
-            if g != want[key]:
-                print(f"✗ {call}: {key} should be {want[key]}, you said {g}. Hint: {shape_hint_for(key, g, want[key], opts)}")
-                return False
-    print(f"✓ predict_shapes is right for all {len(SHAPE_CASES)} configurations (batch_first, bidirectional, proj_size, unbatched).")
+        wrongs = {
+            "forward": {"output[-1] is padding (zeros) for a sequence shorter than T: sequence n ends at step "
+                        "lengths[n] − 1": output[-1, :, :H_out],
+                        "the forward direction ends at the last real step, lengths[n] − 1, not at index 0":
+                            output[0, :, :H_out],
+                        "the forward direction is the first half of the features, [..., :H_out]":
+                            output[lengths_ - 1, n_, H_out:]},
+            "reverse": {"the reverse direction reads backwards: it ends at index 0, so its final state is "
+                        "output[0, :, H_out:], not output[-1]": output[-1, :, H_out:],
+                        "the reverse direction starts at lengths[n] − 1 and ends at index 0: its final state is "
+                        "output[0, :, H_out:]": output[lengths_ - 1, n_, H_out:],
+                        "the reverse direction is the second half of the features, [..., H_out:]": output[0, :, :H_out]},
+        }
+        for (name, row), part, want in zip((("forward", -2), ("reverse", -1)), got, (h_n[-2], h_n[-1])):
+            part = part.detach().to(f64)
+            if torch.allclose(part, want, rtol=0, atol=1e-12):
+                continue
+            hint = next((h for h, w in wrongs[name].items() if torch.allclose(part, w, rtol=0, atol=1e-12)),
+                        "compare each row with the output at the step where that direction ends")
+            print(f"✗ {call} ({mode}): the {name} final state is not h_n[{row}]. Hint: {hint}.")
+            return False
+    print(f"✓ final_states gives h_n's top layer for all {len(FINAL_CASES)} cases (LSTM with proj_size, GRU, RNN; "
+          "sequences of 1 to T steps).")
     return True
 
 
-def shape_hint_for(key, got, want, opts):
-    if want is None or got is None:
-        return "only an LSTM has a cell state: c_n is None for an RNN or GRU, a tuple for the LSTM."
-    if key != "output" and opts.get("batch_first") and sorted(got) == sorted(want):
-        return "batch_first does not apply to h_n and c_n: they stay (D·L, N, ·)."
-    if key == "c_n" and opts.get("proj_size"):
-        return "the cell state is never projected: c_n has hidden_size columns."
-    if opts.get("unbatched") and len(got) != len(want):
-        return "unbatched input (T, d) gives 2-D results: no batch axis, and batch_first is ignored."
-    return "D = 2 if bidirectional; output has D·H_out columns, h_n has D·num_layers rows; H_out = proj_size or hidden_size."
-
-
-exercise_1_passed = check_predict_shapes(predict_shapes)
+exercise_1_passed = check_final_states(final_states)
 
 # %% [markdown]
 # **Exercise 2: the number of parameters.** Return the number of parameters of a module built with these
@@ -1015,7 +1048,7 @@ def check_count_parameters(fn):
             everywhere = [hint for mistake, hint in COUNT_MISTAKES if counts(mistake) == [g for _, g in answers]]
             here = [hint for mistake, hint in COUNT_MISTAKES
                     if counts(mistake)[COUNT_CASES.index((mode, d_, H_, opts))] == got]
-            hint = (everywhere or here or ["per layer-direction: G·H·(d_k + H_out) weights + 2·G·H biases + P·H."])[0]
+            hint = (everywhere or here or ["count, for each layer and direction, every parameter of section 2's list."])[0]
             print(f"✗ {call} returned {got}, torch's module has {want}. Hint: {hint}")
             return False
     print(f"✓ count_parameters matches torch on all {len(COUNT_CASES)} configurations.")
@@ -1032,9 +1065,9 @@ exercise_2_passed = check_count_parameters(count_parameters)
 # $$c' = \sigma(f) \odot c + (1 - \sigma(f)) \odot \tanh(g), \qquad h' = \sigma(o) \odot \tanh(c')$$
 #
 # Write its step in `lstm_step`'s form; with `bias=False` the core passes `b_ih = b_hh = None`. The checker tries
-# one step, then plugs yours into the core, `CELLS["CIFG"] = (3, 2, …)`, and runs a 2-layer bidirectional
-# `ScratchRNNBase("CIFG", …)` on packed input against torch's `nn.LSTM` with tied weights (input gate
-# $W_i = -W_f$, since $\sigma(-a) = 1 - \sigma(a)$): outputs, states and gradients.
+# one step, then your step in a 2-layer bidirectional core on packed input against an `nn.LSTM` whose input-gate
+# blocks are the negated f blocks, weights and biases alike ($W_{ii} = -W_{if}$, $W_{hi} = -W_{hf}$,
+# $b_{ii} = -b_{if}$, $b_{hi} = -b_{hf}$), since $\sigma(-f) = 1 - \sigma(f)$.
 
 # %%
 def cifg_step(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -1099,6 +1132,7 @@ def check_cifg_step(fn):
 
 
 def check_cifg_in_core(fn):
+    before = CELLS.get("CIFG")  # the checker's entry is temporary: it leaves CELLS as it found it
     CELLS["CIFG"] = (3, 2, lambda x, s, w: fn(x, *s, *w[:4]))
     try:
         for bias in (True, False):
@@ -1124,7 +1158,10 @@ def check_cifg_in_core(fn):
               f"{type(err).__name__}: {msg}.{hint}")
         return False
     finally:
-        CELLS.pop("CIFG", None)
+        if before is None:
+            CELLS.pop("CIFG", None)
+        else:
+            CELLS["CIFG"] = before
     print("✓ cifg_step is right, and plugged into the core it matches torch's LSTM with tied weights "
           "(packed, 2 layers, bidirectional, bias and no bias): outputs, states, gradients.")
     return True
@@ -1133,18 +1170,37 @@ def check_cifg_in_core(fn):
 exercise_3_passed = check_cifg_step(cifg_step)
 
 # %% [markdown]
+# Your cell in the core, for good: registered under a mode name, it gets all the other three have (layers, both
+# directions, packed input, the checks); its `weight_ih_l0` has 3 gate blocks where the LSTM's has 4.
+
+# %%
+def cifg_layer(step):
+    CELLS["CIFG"] = (3, 2, lambda x, s, w: step(x, *s, *w[:4]))  # G = 3 blocks f, g, o; S = 2 states (h, c)
+    cifg = ScratchRNNBase("CIFG", d, H, num_layers=2, bidirectional=True)
+    packed = pack_padded_sequence(torch.randn(T, N, d), torch.tensor([4, 5, 2]), enforce_sorted=False)
+    out, (h_n, c_n) = cifg(packed)
+    print(f"{cifg}: weight_ih_l0 {tuple(cifg.weight_ih_l0.shape)}, 3·H rows (ScratchLSTM's: 4·H = {4 * H})")
+    print(f"packed in → packed out {tuple(out.data.shape)}, h_n {tuple(h_n.shape)}, c_n {tuple(c_n.shape)}")
+    return cifg
+
+
+if exercise_3_passed:
+    cifg = cifg_layer(cifg_step)
+else:
+    print("Exercise 3 not done yet: when cifg_step passes its checker, this cell plugs it into the core.")
+
+# %% [markdown]
 # ## 8 · Summary
 #
 # | | |
 # |---|---|
-# | the design | one core `ScratchRNNBase(mode, …)`: torch's parameters, layers × directions × time; `CELLS[mode]` = (G blocks, S states, step); `ScratchRNN`, `ScratchLSTM`, `ScratchGRU` are constructors only, as torch's subclass `nn.RNNBase` |
-# | parameters | per layer k, direction: `weight_ih_l{k}` (G·H, $d_k$), `weight_hh_l{k}` (G·H, $H_{out}$), `bias_ih_l{k}`, `bias_hh_l{k}` (G·H), `weight_hr_l{k}` (P, H); `_reverse` after forward; $d_k$ = D·$H_{out}$ for k > 0; all $U(-1/\sqrt{H}, 1/\sqrt{H})$; `all_weights` lists them per layer-direction |
-# | count | $\sum_{k, \text{dir}} G H (d_k + H_{out}) + 2 G H [\text{bias}] + P H$; LSTM(10, 20) = 2560, GRU(10, 20) = 1920, RNN(10, 20) = 640 |
+# | the design | one core `ScratchRNNBase(mode, …)`: layers × directions × time; `CELLS[mode]` = (G blocks, S states, step); the three layers are constructors only |
+# | parameters | per layer k and direction (`_reverse` second): `weight_ih_l{k}` (G·H, $d_k$), `weight_hh_l{k}` (G·H, $H_{out}$), `bias_ih_l{k}`, `bias_hh_l{k}` (G·H), `weight_hr_l{k}` (P, H); $d_k$ = D·$H_{out}$ for k > 0; all $U(-1/\sqrt{H}, 1/\sqrt{H})$ |
 # | shapes | output (T, N, D·$H_{out}$) (`batch_first`: (N, T, ·)); h_n (D·L, N, $H_{out}$), c_n (D·L, N, H): never batch-first; unbatched (T, d) → 2-D results |
-# | final states | `h_n.view(L, D, N, H_out)`; bidirectional: forward `h_n[-2]` = `output[-1, :, :H_out]`, reverse `h_n[-1]` = `output[0, :, H_out:]`, **not** `output[-1]` |
-# | packed input | unpad, mask (`torch.where(t < length, new, old)` for h and c), pack as the input was packed; lengths on the CPU |
+# | final states | `h_n.view(L, D, N, H_out)`; bidirectional, no padding: forward `h_n[-2]` = `output[-1, :, :H_out]`, reverse `h_n[-1]` = `output[0, :, H_out:]`, **not** `output[-1]` |
+# | packed input | unpad, freeze finished states (`torch.where(t < lengths, new, old)`, h and c), pack as the input was; lengths on the CPU |
 # | dropout | between layers, training mode only, on the packed data for packed input; eval = dropout 0 |
-# | checked | 480 settings in float64 (≤ 1e-12) and float32, gradients included; init with the same seed; torch's exception types for bad input |
+# | checked | 480 settings, float64 (≤ 1e-12) and float32, gradients included; same init; torch's exception types |
 #
 # **Next:** lesson 09 (long-range memory): the three layers on a task that needs memory over many steps.
 
@@ -1178,16 +1234,16 @@ else:
 # Collapsed: click to expand. Each solution passes its checker; then a wrong answer shows what the checker says.
 
 # %% solution
-def predict_shapes_solution(mode, T, N, input_size, hidden_size, num_layers=1, bidirectional=False,
-                            batch_first=False, proj_size=0, unbatched=False):
-    D, H_out = (2 if bidirectional else 1), proj_size or hidden_size
-    batch = () if unbatched else (N,)
-    output = (T, D * H_out) if unbatched else (N, T, D * H_out) if batch_first else (T, N, D * H_out)
-    c_n = (D * num_layers, *batch, hidden_size) if mode == "LSTM" else None  # the cell state is not projected
-    return {"output": output, "h_n": (D * num_layers, *batch, H_out), "c_n": c_n}  # h_n: never batch-first
+def final_states_solution(output, lengths):
+    H_out, n = output.shape[-1] // 2, torch.arange(output.shape[1])
+    forward = output[lengths - 1, n, :H_out]  # each sequence's last real step (advanced indexing: one per sequence)
+    reverse = output[0, :, H_out:]  # the reverse direction ends at index 0, whatever the length
+    return forward, reverse
 
 
 def count_parameters_solution(mode, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):
+    # Σ over layers k and directions: G·H·(d_k + H_out) weights + 2·G·H biases (if bias) + P·H (weight_hr), with
+    # d_0 = input_size, d_k = D·H_out above. E.g. LSTM(10, 20): 2560, GRU(10, 20): 1920, RNN(10, 20): 640.
     G, D, H_out = CELLS[mode][0], (2 if bidirectional else 1), proj_size or hidden_size
     total = 0
     for k in range(num_layers):
@@ -1203,19 +1259,16 @@ def cifg_step_solution(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-assert check_predict_shapes(predict_shapes_solution)
+assert check_final_states(final_states_solution)
 assert check_count_parameters(count_parameters_solution)
 assert check_cifg_step(cifg_step_solution)
+cifg = cifg_layer(cifg_step_solution)  # the cell after exercise 3, with the solution
 
 # %% solution
 # What the checkers say to three common mistakes:
-def shapes_batch_first_everywhere(mode, T, N, input_size, hidden_size, num_layers=1, bidirectional=False,
-                                  batch_first=False, proj_size=0, unbatched=False):
-    right = predict_shapes_solution(mode, T, N, input_size, hidden_size, num_layers, bidirectional, batch_first,
-                                    proj_size, unbatched)
-    if batch_first and not unbatched:  # the trap: transposing h_n too
-        right["h_n"] = (right["h_n"][1], right["h_n"][0], right["h_n"][2])
-    return right
+def final_states_last_row(output, lengths):
+    H_out = output.shape[-1] // 2
+    return output[-1, :, :H_out], output[0, :, H_out:]  # the forward half read at T − 1, even for short sequences
 
 
 def count_one_direction(mode, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):
@@ -1230,6 +1283,6 @@ def cifg_step_input_gate_f(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-assert not check_predict_shapes(shapes_batch_first_everywhere)
+assert not check_final_states(final_states_last_row)
 assert not check_count_parameters(count_one_direction)
 assert not check_cifg_step(cifg_step_input_gate_f)

@@ -12,6 +12,7 @@
 # step, gate order i, f, g, o).
 
 # %%
+import logging
 import math
 
 import ipywidgets as widgets
@@ -20,7 +21,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from IPython.display import display
-from torch.utils import benchmark
+
+# A CUDA build of torch on a machine without the CUDA toolkit logs "No CUDA runtime is found" when the benchmark
+# module loads (torch >= 2.14): harmless here, so it is silenced.
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+from torch.utils import benchmark  # noqa: E402
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)

@@ -29,11 +29,11 @@ MUTATIONS = [
     ('X = torch.cat(outs, dim=-1)',
      'X = torch.cat(outs[::-1], dim=-1)',
      'swap the directions in output'),
-    ('mask = lengths.to(X.device)[:, None]',
-     'mask = None',
+    ('lengths = lengths.to(X.device)[:, None]',
+     'lengths = None',
      'no masking for packed input'),
-    ('state = new if mask is None else tuple(torch.where(t < mask, a, b) for a, b in zip(new, state))',
-     'state = new if mask is None else (torch.where(t < mask, new[0], state[0]), *new[1:])',
+    ('state = new if lengths is None else tuple(torch.where(t < lengths, a, b) for a, b in zip(new, state))',
+     'state = new if lengths is None else (torch.where(t < lengths, new[0], state[0]), *new[1:])',
      "keep updating the LSTM cell state past a sequence's length"),
     ('k < self.num_layers - 1',
      'k < self.num_layers',
@@ -82,32 +82,41 @@ MUTATIONS = [
 
 STAND_IN_SIZES = []
 
-_PRED = ("def answer(mode, T, N, input_size, hidden_size, num_layers=1, bidirectional=False, batch_first=False,\n"
-         "           proj_size=0, unbatched=False):\n")
+_FINAL = "def answer(output, lengths):\n"
 _COUNT = "def answer(mode, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):\n"
 _CIFG = "def answer(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):\n"
 
 CHECKER_CASES = [
-    # Exercise 1: predict the shapes
-    ("check_predict_shapes", "answer = predict_shapes_solution", True),
-    ("check_predict_shapes", _PRED +
-     "    D = 2 if bidirectional else 1\n    out_cols = D * (proj_size or hidden_size)\n"
-     "    rows = [D * num_layers] + ([] if unbatched else [N])\n"
-     "    if unbatched:\n        output = (T, out_cols)\n"
-     "    else:\n        output = (N, T, out_cols) if batch_first else (T, N, out_cols)\n"
-     "    h = tuple(rows + [proj_size if proj_size else hidden_size])\n"
-     "    c = tuple(rows + [hidden_size]) if mode == 'LSTM' else None\n"
-     "    return dict(output=output, h_n=h, c_n=c)", True),
-    ("check_predict_shapes", "answer = shapes_batch_first_everywhere", "batch_first does not apply to h_n"),
-    ("check_predict_shapes", _PRED +
-     "    r = predict_shapes_solution(mode, T, N, input_size, hidden_size, num_layers, bidirectional, batch_first,\n"
-     "                                proj_size, unbatched)\n"
-     "    if r['c_n'] is not None:\n        r['c_n'] = r['h_n']\n    return r",
-     "the cell state is never projected"),
-    ("check_predict_shapes", _PRED +
-     "    return predict_shapes_solution(mode, T, N, input_size, hidden_size, num_layers, bidirectional,\n"
-     "                                   batch_first, proj_size, False)",
-     "unbatched input (T, d) gives 2-D results"),
+    # Exercise 1: the final states from the padded output of packed input
+    ("check_final_states", "answer = final_states_solution", True),
+    ("check_final_states", _FINAL +
+     "    H_out = output.shape[2] // 2\n"
+     "    fwd = torch.stack([output[int(n) - 1, i, :H_out] for i, n in enumerate(lengths)])\n"
+     "    return fwd, output[0, :, H_out:]", True),
+    ("check_final_states", _FINAL +
+     "    fwd_half, rev_half = output.chunk(2, dim=-1)\n"
+     "    idx = (lengths - 1).view(1, -1, 1).expand(1, -1, fwd_half.shape[-1])\n"
+     "    return fwd_half.gather(0, idx).squeeze(0), rev_half[0]", True),
+    ("check_final_states", "answer = final_states_last_row", "output[-1] is padding (zeros)"),
+    ("check_final_states", _FINAL +
+     "    H_out, n = output.shape[-1] // 2, torch.arange(output.shape[1])\n"
+     "    return output[lengths - 1, n, :H_out], output[-1, :, H_out:]", "it ends at index 0"),
+    ("check_final_states", _FINAL +
+     "    H_out, n = output.shape[-1] // 2, torch.arange(output.shape[1])\n"
+     "    return output[lengths - 1, n, :H_out], output[lengths - 1, n, H_out:]",
+     "starts at lengths[n] − 1 and ends at index 0"),
+    ("check_final_states", _FINAL +
+     "    H_out, n = output.shape[-1] // 2, torch.arange(output.shape[1])\n"
+     "    return output[lengths - 1, n, H_out:], output[0, :, :H_out]", "the first half of the features"),
+    ("check_final_states", _FINAL +
+     "    H_out = output.shape[-1] // 2\n"
+     "    return output[lengths - 1, :, :H_out], output[0, :, H_out:]", "each [N, H_out]"),
+    ("check_final_states", _FINAL +
+     "    H_out, n = output.shape[-1] // 2, torch.arange(output.shape[1])\n"
+     "    return output[lengths, n, :H_out], output[0, :, H_out:]", "is lengths[n] − 1"),
+    ("check_final_states", _FINAL +
+     "    H_out = output.shape[-1] // 2\n"
+     "    return output[0, :, :H_out], output[0, :, H_out:]", "ends at the last real step"),
     # Exercise 2: count the parameters
     ("check_count_parameters", "answer = count_parameters_solution", True),
     ("check_count_parameters", _COUNT +

@@ -34,8 +34,16 @@ MUTATIONS = [
      'scaled = scaled.masked_fill(scaled < kth_largest, 0.0)', 'top-k: set the other logits to 0 instead of -inf'),
     ('kth_largest = scaled.topk(top_k).values[-1]', 'kth_largest = scaled.topk(top_k).values[0]',
      'top-k: keep only the largest logit'),
-    ('else next_char(z, temperature, gen, top_k)', 'else next_char(z, 1.0, gen, top_k)',
+    ('else int(pick_next(z, temperature, gen, top_k))', 'else int(pick_next(z, 1.0, gen, top_k))',
      'generate ignores the temperature'),
+    ('return len(set(found)) / max(len(found), 1)', 'return len(found) / max(len(found), 1)',
+     'the distinct-word share counts repeated words as distinct (greedy loops go unseen)'),
+    # the measurement (caught by exercise 2's check on the lesson's own pooled_perplexity, and by the carried-state
+    # read of the held-out text)
+    ('return math.exp((losses * counts).sum().item() / counts.sum().item())',
+     'return math.exp(losses.mean().item())', "perplexity: the batches' losses not weighted by their counts"),
+    ('logits, state = model(xs.to(p0.device), state if carry else None)',
+     'logits, state = model(xs.to(p0.device), None)', 'the held-out reading never carries the state'),
 ]
 
 STAND_IN_SIZES = [('nn.LSTM(64, 512, num_layers=2', 'nn.LSTM(64, 24, num_layers=2'),
