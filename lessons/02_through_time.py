@@ -594,6 +594,10 @@ def show_sequence(seq_len=6, batch=3, input_size=4, hidden_size=5, batch_first=F
     if batch < 1:
         print(f"⚠ batch = {batch}: torch accepts an empty batch, but then there is nothing to compute. Choose at least 1.")
         return None
+    if input_size < 1 or hidden_size < 1:  # refused by nn.RNN since torch 2.7 or so; older versions build it
+        print(f"⚠ input_size = {input_size}, hidden_size = {hidden_size}: nn.RNN refuses a size of 0.")
+        print("  Each step needs at least one input feature and one state number.")
+        return None
     try:
         torch_rnn = nn.RNN(input_size, hidden_size, batch_first=batch_first)
         x = torch.randn(batch, seq_len, input_size) if batch_first else torch.randn(seq_len, batch, input_size)
@@ -701,6 +705,7 @@ x1 = torch.randn(T, d)
 with torch.no_grad():
     torch.testing.assert_close(scratch(x1), rnn(x1))
 print(f"unbatched: input {list(x1.shape)} → output {list(rnn(x1)[0].shape)}, h_n {list(rnn(x1)[1].shape)} ✓")
+# torch's own messages, printed as they are: their wording changes between torch versions.
 bad_calls = [("wrong feature size", torch.randn(T, N, d + 1), None),
              ("h0 without the layer axis", X, torch.zeros(N, h)),
              ("h0 for another batch size", X, torch.zeros(1, N + 1, h)),

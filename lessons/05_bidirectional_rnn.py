@@ -824,6 +824,7 @@ print("sorted_indices[unsorted_indices] == arange(N) ✓   sorted by hand: same 
 
 # %%
 scratch_deep = twin(deep_bi)
+# torch's own messages, printed as they are: their wording changes between torch versions.
 calls = [("h0 with num_layers rows", lambda m: m(X, torch.zeros(2, N, h, dtype=torch.float64))),
          ("h0 batch-first (N, 2·L, h)", lambda m: m(X, torch.zeros(N, 4, h, dtype=torch.float64))),
          ("float32 input, float64 weights", lambda m: m(X.float())),

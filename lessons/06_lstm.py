@@ -858,6 +858,7 @@ from torch.nn.utils.rnn import pack_padded_sequence  # only this section needs i
 
 lstm1, s_lstm1 = nn.LSTM(d, h, dtype=F64), ScratchLSTM(d, h, dtype=F64)
 s_cell = ScratchLSTMCell(d, h, dtype=F64)
+# torch's own messages, printed as they are: their wording changes between torch versions.
 bad = [("hx = h0 alone", lambda m: m(X, h0[:1]), (lstm1, s_lstm1)),
        ("h0 batch-first", lambda m: m(X, (h0[:1].transpose(0, 1), c0[:1])), (lstm1, s_lstm1)),
        ("float32 input", lambda m: m(X.float()), (lstm1, s_lstm1)),

@@ -2021,6 +2021,7 @@ assert check_sample_next(sample_next_solution)
 
 # %% solution
 # Typical mistakes: the streams interleaved, the batches' perplexities averaged, the logits multiplied by τ.
+# (The frequencies a wrong sampler drew come from torch.multinomial: another torch version draws others.)
 def interleaved(ids, N, T):
     S = (len(ids) - 1) // N
     X, Y = ids[:N * S].view(S, N), ids[1:N * S + 1].view(S, N)  # column n = every N-th character
