@@ -594,7 +594,7 @@ def show_sequence(seq_len=6, batch=3, input_size=4, hidden_size=5, batch_first=F
     if batch < 1:
         print(f"⚠ batch = {batch}: torch accepts an empty batch, but then there is nothing to compute. Choose at least 1.")
         return None
-    if input_size < 1 or hidden_size < 1:  # refused by nn.RNN since torch 2.7 or so; older versions build it
+    if input_size < 1 or hidden_size < 1:  # newer torch refuses it in nn.RNN; torch 2.6 builds it
         print(f"⚠ input_size = {input_size}, hidden_size = {hidden_size}: nn.RNN refuses a size of 0.")
         print("  Each step needs at least one input feature and one state number.")
         return None

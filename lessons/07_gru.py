@@ -851,8 +851,8 @@ def says(make):
 
 
 x = torch.randn(T, N, d, dtype=F64)
-# torch's own messages, printed as they are: their wording changes between torch versions, and torch before about
-# 2.7 accepts bias=0 (an int where a bool belongs), which newer versions refuse.
+# torch's own messages, printed as they are: their wording changes between torch versions, and torch
+# 2.6 accepts bias=0 (an int where a bool belongs), which newer versions refuse.
 calls = {"num_layers=0": lambda cls: cls(d, h, num_layers=0), "hidden_size=0": lambda cls: cls(d, 0),
          "bias=0": lambda cls: cls(d, h, bias=0), "bidirectional=True": lambda cls: cls(d, h, bidirectional=True),
          "float32 input": lambda cls: cls(d, h, dtype=F64)(x.float()),

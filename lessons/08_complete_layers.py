@@ -649,7 +649,7 @@ def compare_errors(label, torch_call, scratch_call, words, scratch_type=None):
             raised.append(err)
     t_err, s_err = raised
     assert s_err is not None, f"{label}: scratch did not raise"
-    if t_err is None:  # torch before about 2.7 accepts a size of 0 and bias=0; newer versions refuse them
+    if t_err is None:  # torch 2.6 accepts a size of 0 and bias=0; newer versions refuse them
         assert isinstance(s_err, (TypeError, ValueError)) and all(w in str(s_err) for w in words), f"{label}: {s_err}"
         print(f"✓ {label} → {type(s_err).__name__} (torch {torch.__version__} accepts it; newer torch refuses it): {s_err}")
         return
