@@ -94,9 +94,9 @@ def parity(scratch, twin, *inputs, **tol):
     return len(runs[0])
 
 
-def rnn_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
-    """h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).  x [N, d], h [N, H] → h' [N, H]."""
-    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+def rnn_step(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """H_t = φ(x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh).  x [N, d], h_prev [N, h] → H_t [N, h]."""
+    a = F.linear(x, w_ih, b_ih) + F.linear(h_prev, w_hh, b_hh)
     return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
 
 

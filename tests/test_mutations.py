@@ -132,6 +132,12 @@ def check_mutation(results, name, original, broken, mistake):
     )
 
 
+def ascii_id(text: str) -> str:
+    """A test id in plain ASCII: pytest writes other characters as escapes (− becomes \\u2212), and then
+    `-k 12` would pick a mutation of another lesson."""
+    return "".join(ch if ch.isascii() else "?" for ch in text)
+
+
 def lesson_class(lesson: str):
     """One test class per lesson, so that `--dist loadscope` spreads the lessons over the xdist workers."""
     name = notebook_name(lesson)
@@ -166,7 +172,7 @@ def lesson_class(lesson: str):
             report = unmutated["report"]["checker_report"]
             assert report.startswith("ok: "), f"{name}: {report}"
 
-        @pytest.mark.parametrize("original, broken, mistake", cases, ids=[m[2] for m in cases])
+        @pytest.mark.parametrize("original, broken, mistake", cases, ids=[ascii_id(m[2]) for m in cases])
         def test_breaking_the_scratch_layer_fails_the_notebook(self, mutated, original, broken, mistake):
             check_mutation(mutated, name, original, broken, mistake)
 

@@ -19,8 +19,8 @@ MUTATIONS = [
      'else H[t]).T @ dA',
      'sum H_t instead of H_{t-1} into dL/dW_hh'),
     # the recap ScratchRNN (its parity check against nn.RNN must catch these)
-    ('F.linear(h, w_hh, b_hh)',
-     'F.linear(h, w_hh)',
+    ('F.linear(h_prev, w_hh, b_hh)',
+     'F.linear(h_prev, w_hh)',
      'drop b_hh'),
     ('return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)',
      'return torch.tanh(a)',
