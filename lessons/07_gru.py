@@ -165,10 +165,10 @@ def check_gru_step(fn):
         return False
     want = cell(xs, hs).detach()
     if not torch.allclose(got.detach(), want, rtol=0.0, atol=1e-12):
-        diagnoses = [({"paper": True}, "that is the paper's (arXiv v3, d2l) form, (r ⊙ h) W_h⁽ⁿ⁾ᵀ: torch puts r outside, "
+        diagnoses = [({"paper": True}, "that is arXiv v3's (and d2l's) form, (r ⊙ h) W_h⁽ⁿ⁾ᵀ: torch (v1) puts r outside, "
                                        "r ⊙ (h W_h⁽ⁿ⁾ᵀ + b_h⁽ⁿ⁾)"),
                      ({"folded": True}, "b_hh was added to the input part: its n block must stay inside r ⊙ (…)"),
-                     ({"paper": True, "folded": True}, "the paper's form with one bias: use r ⊙ (h W_h⁽ⁿ⁾ᵀ + b_h⁽ⁿ⁾)"),
+                     ({"paper": True, "folded": True}, "v3's form with one bias: use r ⊙ (h W_h⁽ⁿ⁾ᵀ + b_h⁽ⁿ⁾)"),
                      ({"z_keeps": False}, "z is the other way round: h' = (1 − z) ⊙ n + z ⊙ h (z = 1 keeps the old state)"),
                      ({"drop_hh": True}, "you left out b_hh"),
                      ({"drop_ih": True}, "you left out b_ih"),

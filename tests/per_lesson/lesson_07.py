@@ -170,10 +170,10 @@ CHECKER_CASES = [
     ("check_gru_step", _STEP_RIGHT_EINSUM, True),
     ("check_gru_step", _STEP_RIGHT_BLOCKS, True),
     ("check_gru_step", _STEP_RIGHT_ADDMM, True),
-    ("check_gru_step", "answer = lambda x, h, *w: _gru_variant(x, h, *w, paper=True)", "paper's (arXiv v3"),
+    ("check_gru_step", "answer = lambda x, h, *w: _gru_variant(x, h, *w, paper=True)", "arXiv v3's (and d2l's) form"),
     ("check_gru_step", _step_wrong("n = torch.tanh(x_n + r * h_n)",
                                    "n = torch.tanh(x_n + (r * h) @ w_hh.chunk(3)[2].T + b_hh.chunk(3)[2])"),
-     "paper's (arXiv v3"),
+     "arXiv v3's (and d2l's) form"),
     ("check_gru_step", _step_wrong("F.linear(x, w_ih, b_ih)", "F.linear(x, w_ih, b_ih + b_hh)")
      .replace("F.linear(h, w_hh, b_hh)", "F.linear(h, w_hh)"), "b_hh was added to the input part"),
     ("check_gru_step", _step_wrong("F.linear(h, w_hh, b_hh)", "F.linear(h, w_hh)"), "you left out b_hh"),
