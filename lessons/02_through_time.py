@@ -175,6 +175,10 @@ def check_loop(fn, fn_name, products=None):
         print("✗ right numbers, but the gradients differ from nn.RNN's: keep every step in the graph (no detach, "
               "no torch.no_grad(), no .item() or .data in the loop).")
         return False
+    if products is not None and uses.library:
+        print("✗ right numbers, but torch's own RNN function ran the loop: write the loop yourself, with one product "
+              "for all the inputs before it.")
+        return False
     if products is not None and uses.count != 1:
         print(f"✗ right numbers, but w_ih met the input in {uses.count} products: compute P = x W_ihᵀ + b_ih for "
               "all steps in ONE product before the loop, then use P[t]." if uses.count else
@@ -447,9 +451,11 @@ class WeightUses(torch.overrides.TorchFunctionMode):
     def __init__(self, params):
         super().__init__()
         self.weights, self.w_ih, self.keep, self.count = {id(p) for p in params}, {id(params[0])}, list(params), 0
+        self.library = False  # torch's own RNN loop was called (torch.rnn_tanh, …): that is not writing the loop
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
+        self.library |= getattr(func, "__name__", "") in ("rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell")
 
         def flat(a):
             return ([a] if isinstance(a, torch.Tensor) else [t for b in a for t in flat(b)]

@@ -110,6 +110,10 @@ CHECKER_CASES = [
      "    return rnn_forward_solution(x, h0, w_ih, w_hh, b_ih, b_hh)", "w_ih met the input in 7 products"),
     ("check_hoisted", "answer = rnn_forward_solution", "in ONE product before the loop"),
     ("check_hoisted",
+     "def answer(x, h0, w_ih, w_hh, b_ih, b_hh):\n"
+     "    return torch.rnn_tanh(x, h0, [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0, False, False, False)",
+     "torch's own RNN function ran the loop"),
+    ("check_hoisted",
      "def answer(x, h0, w_ih, w_hh, b_ih, b_hh):\n    P = torch.stack([F.linear(x_t, w_ih, b_ih) for x_t in x])\n"
      "    H, states = h0[0], []\n    for P_t in P:\n        H = torch.tanh(P_t + F.linear(H, w_hh, b_hh))\n"
      "        states.append(H)\n    return torch.stack(states), H.unsqueeze(0)", "in ONE product before the loop"),
