@@ -195,8 +195,19 @@ def check_control(page, name: str, c: dict) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
+def lesson_class(path: Path):
+    """One test class per lesson, so that `--dist loadscope` spreads the lessons over the xdist workers (each worker
+    starts its own JupyterLab server and Chromium, the module's fixtures, once)."""
+
+    class Lesson:
+        def test_lesson_in_jupyterlab(self, lab, lab_page, record_property):
+            check_lesson_in_jupyterlab(path, lab, lab_page, record_property)
+
+    Lesson.__name__ = Lesson.__qualname__ = f"TestLesson{path.name.split('_')[0]}"
+    return Lesson
+
+
+def check_lesson_in_jupyterlab(path, lab, lab_page, record_property):
     from playwright.sync_api import Error as PlaywrightError
 
     name = path.name
@@ -346,3 +357,7 @@ def test_lesson_in_jupyterlab(path, lab, lab_page, record_property):
         except PlaywrightError:
             pass
         lab_page.close(name, passed)
+
+
+for _path in NOTEBOOKS:
+    globals()[f"TestLesson{_path.name.split('_')[0]}"] = lesson_class(_path)
