@@ -44,6 +44,12 @@ MUTATIONS = [
      'return math.exp(losses.mean().item())', "perplexity: the batches' losses not weighted by their counts"),
     ('logits, state = model(xs.to(p0.device), state if carry else None)',
      'logits, state = model(xs.to(p0.device), None)', 'the held-out reading never carries the state'),
+    # the counting baseline (caught by its distributions summing to 1, float64)
+    ('+ d * kinds[k][ctx] * prob) / total[k][ctx]', '+ d * prob) / total[k][ctx]',
+     'Kneser-Ney: the freed mass not scaled by the number of distinct next characters'),
+    ('max(grams[k][ctx + c] - d, 0)', 'grams[k][ctx + c]', 'Kneser-Ney: the freed mass given, the counts not discounted'),
+    ('prob = 1 / V  # order 0: uniform', 'prob = 0.0  # order 0: uniform',
+     'Kneser-Ney: nothing below letter frequencies (a character never seen would be impossible)'),
 ]
 
 STAND_IN_SIZES = [('nn.LSTM(64, 512, num_layers=2', 'nn.LSTM(64, 24, num_layers=2'),
