@@ -8,10 +8,10 @@
 # drop-in replacements for torch's three layers, and test them against torch in 480 settings.
 #
 # They are not three copies. As torch's three subclass `nn.RNNBase`, here **one core** runs layers × directions ×
-# time, and each cell adds only its step. You build a small core (its heart: 40 lines), check it against torch at
-# once, then teach it every input form torch takes. At the end you plug in a cell of your own: any cell whose
-# weights are G gate blocks of `weight_ih`, `weight_hh` and the two biases fits (not a peephole LSTM: its extra
-# weights are parameters the core does not register).
+# time, and each cell adds only its step. You build a small core, check it against torch at once, then extend it
+# one method at a time: `proj_size`, every input form, dropout. At the end you plug in a cell of your own: any
+# cell whose weights are G gate blocks of `weight_ih`, `weight_hh` and the two biases fits (not a peephole LSTM:
+# its extra weights are parameters the core does not register).
 #
 # **You should know:** lessons 02–07 (the loop, stacked layers, both directions, packing by masking, the LSTM
 # and GRU steps). The recap repeats what this lesson needs.
@@ -140,7 +140,7 @@ T, N, d, H, P = 5, 3, 9, 8, 7
 #
 # **The parameters.** For layer k and direction (suffix `_reverse` for the backward one), torch registers, in this
 # order: `weight_ih_l{k}` (G·H, $d_k$), `weight_hh_l{k}` (G·H, $H_{out}$), `bias_ih_l{k}` and `bias_hh_l{k}`
-# (G·H,) unless `bias=False`, and for an LSTM with `proj_size` the projection `weight_hr_l{k}` (P, H). Layer 0
+# (G·H,) unless `bias=False`, and for an LSTM with `proj_size` the projection `weight_hr_l{k}` (P, H; section 3). Layer 0
 # reads $d_0$ = d inputs, every layer above reads $d_k$ = D·$H_{out}$, both directions of the layer below. All
 # are drawn from $U(-1/\sqrt{H}, 1/\sqrt{H})$. torch also lists them in `all_weights`: one list per
 # layer-direction, in registration order.
@@ -172,10 +172,8 @@ plt.show()
 # %% [markdown]
 # **The step and the loop.** `CELLS` says, for each mode (torch's names), how many gate blocks G the weights
 # stack, how many state tensors the cell carries (S: `(h,)`, or `(h, c)` for the LSTM) and how to take one step
-# with a layer-direction's weights `w = (w_ih, w_hh, b_ih, b_hh, w_hr)`. `run_direction` is lesson 05's loop with
-# the step plugged in; for packed input, `lengths` [N, 1] freezes each sequence's state at the steps $t \geq$ its
-# length. So the reverse direction, starting at t = T − 1, carries its initial state through the padding and
-# really starts at each sequence's last real step, as torch's does.
+# with a layer-direction's weights `w = (w_ih, w_hh, b_ih, b_hh, w_hr)` (`None` where missing). `run_direction` is
+# lesson 05's loop with the step plugged in.
 
 # %%
 CELLS = {  # mode → (G gate blocks, S state tensors, one step: (x [N, d_k], state, w) → new state)
@@ -186,20 +184,19 @@ CELLS = {  # mode → (G gate blocks, S state tensors, one step: (x [N, d_k], st
 }
 
 
-def run_direction(step, X, state, w, lengths=None, reverse=False):
-    """One layer, one direction. X [T, N, d_k], state (h [N, H_out],) or (h, c) → out [T, N, H_out], final state."""
+def run_direction(step, X, state, w, reverse=False):
+    """One layer, one direction. X [T, N, d_k], state (h [N, H],) or (h, c) → out [T, N, H], final state."""
     out = [None] * len(X)
     for t in (reversed(range(len(X))) if reverse else range(len(X))):
-        new = step(X[t], state, w)
-        state = new if lengths is None else tuple(torch.where(t < lengths, a, b) for a, b in zip(new, state))
+        state = step(X[t], state, w)
         out[t] = state[0]  # position t, whichever direction
     return torch.stack(out), state
 
 # %% [markdown]
-# **The module.** The constructor is the parameter list above as a loop. `forward` runs layers × directions,
-# each direction from its own row layer·D + direction of `h0`, the two outputs side by side. For now it takes a
-# time-major tensor (T, N, d); the small methods at the end are where section 3 adds the other input forms. The
-# hidden cell after it puts checks in front of `__init__` and `forward` (torch's exception types for bad input).
+# **The module.** The constructor is the parameter list above as a loop (`layer_shapes`: one layer's list).
+# `forward` runs layers × directions, each direction from its row layer·D + direction of `h0`, the two outputs side
+# by side. For now it takes a time-major tensor (T, N, d) and a given `hx`; section 3 fills in the one-line methods
+# at the end. A hidden cell after it adds `all_weights` and torch's checks of arguments and inputs.
 
 # %%
 class ScratchRNNBase(nn.Module):
@@ -208,64 +205,44 @@ class ScratchRNNBase(nn.Module):
         super().__init__()
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
-        self.proj_size, G, D, H_out = proj_size, CELLS[mode][0], 2 if bidirectional else 1, proj_size or hidden_size
-        self._all_weights = []  # one list of names per layer-direction, as torch keeps them
-        for k in range(num_layers):
-            for sfx in ("", "_reverse")[:D]:  # layer by layer, forward direction first
-                shapes = {"weight_ih": (G * hidden_size, input_size if k == 0 else D * H_out),
-                          "weight_hh": (G * hidden_size, H_out)}
-                if bias:
-                    shapes.update(bias_ih=(G * hidden_size,), bias_hh=(G * hidden_size,))
-                if proj_size > 0:
-                    shapes.update(weight_hr=(proj_size, hidden_size))
-                for name, shape in shapes.items():
-                    setattr(self, f"{name}_l{k}{sfx}", nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
-                self._all_weights.append([f"{name}_l{k}{sfx}" for name in shapes])
+        self.proj_size, self._all_weights = proj_size, []  # _all_weights: per layer-direction, its parameters' names
+        for k, sfx in itertools.product(range(num_layers), ("", "_reverse")[:2 if bidirectional else 1]):
+            shapes = self.layer_shapes(k)  # layer by layer, forward direction first; both directions alike
+            for name, shape in shapes.items():
+                setattr(self, f"{name}_l{k}{sfx}", nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+            self._all_weights.append([f"{name}_l{k}{sfx}" for name in shapes])
         for p in self.parameters():  # torch's init, in registration order: U(-1/√H, 1/√H)
             nn.init.uniform_(p, -1.0 / math.sqrt(hidden_size), 1.0 / math.sqrt(hidden_size))
 
-    @property
-    def all_weights(self):  # per layer-direction, its parameters in registration order
-        return [[getattr(self, name) for name in names] for names in self._all_weights]
+    run_direction = staticmethod(run_direction)  # the loop above, a method so that section 3 can extend it
+
+    def layer_shapes(self, k):  # layer k's parameters, in torch's order (proj_size: section 3)
+        GH, D, H = CELLS[self.mode][0] * self.hidden_size, 2 if self.bidirectional else 1, self.hidden_size
+        shapes = {"weight_ih": (GH, self.input_size if k == 0 else D * H), "weight_hh": (GH, H)}
+        return shapes | ({"bias_ih": (GH,), "bias_hh": (GH,)} if self.bias else {})
 
     def forward(self, input, hx=None):
-        X, lengths = self.read_input(input)  # X [T, N, d] time-major; lengths [N] for packed input, else None
-        state = self.read_hx(hx, X, input)  # (h0 [D·L, N, H_out],) or (h0, c0 [D·L, N, H])
-        D, step = 2 if self.bidirectional else 1, CELLS[self.mode][2]
-        if lengths is not None:
-            lengths = lengths.to(X.device)[:, None]  # [N, 1], compared with the step t
-        finals = []
+        X, state, loop_kw = self.read(input, hx)  # X [T, N, d] time-major; state (h0 [D·L, N, H],) or (h0, c0)
+        D, step, finals = 2 if self.bidirectional else 1, CELLS[self.mode][2], []
         for k in range(self.num_layers):
             outs = []
             for j, sfx in enumerate(("", "_reverse")[:D]):  # j = 0 forward, 1 reverse
                 w = tuple(getattr(self, f"{n}_l{k}{sfx}", None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
                 i = k * D + j  # the row of h0 / h_n: layer·D + direction
-                out, final = run_direction(step, X, tuple(s[i] for s in state), w, lengths, reverse=j == 1)
+                out, final = self.run_direction(step, X, tuple(s[i] for s in state), w, reverse=j == 1, **loop_kw)
                 outs.append(out)
                 finals.append(final)
-            X = torch.cat(outs, dim=-1)  # [T, N, D·H_out], forward half first
-            if self.training and self.dropout > 0 and k < self.num_layers - 1:  # between layers only
-                X = self.drop(X, input)
+            X = self.between_layers(torch.cat(outs, dim=-1), k, input)  # [T, N, D·H], forward half first
         return self.write_output(X, tuple(torch.stack(s) for s in zip(*finals)), input)
 
-    def read_input(self, input):  # for now: a time-major tensor (T, N, d)
-        return input, None
-
-    def read_hx(self, hx, X, input):  # → a tuple of S tensors; zeros when hx is None
-        if hx is None:
-            sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:CELLS[self.mode][1]]
-            return tuple(X.new_zeros(len(self._all_weights), X.shape[1], s) for s in sizes)
-        return hx if isinstance(hx, tuple) else (hx,)
-
-    def drop(self, X, input):
-        return F.dropout(X, self.dropout, training=True)
-
-    def write_output(self, X, finals, input):  # finals: (h_n,) or (h_n, c_n); an LSTM returns both
-        return X, (finals if len(finals) == 2 else finals[0])
+    # Section 3 fills these in; for now: the tensor and hx as they are, no extra loop arguments, no dropout.
+    def read(self, input, hx): return input, (hx if isinstance(hx, tuple) else (hx,)), {}
+    def between_layers(self, X, k, input): return X
+    def write_output(self, X, finals, input): return X, (finals if len(finals) == 2 else finals[0])  # h_n or (h_n, c_n)
 
 # %% hidden
-# Plumbing on the main path: torch's checks in front of the core's __init__ and forward, torch's repr, and
-# flatten_parameters (cuDNN's weight packing: nothing to do for a loop). "Going deeper" after section 3 explains
+# Plumbing on the main path: torch's checks in front of the core's __init__ and forward, all_weights, torch's repr
+# and flatten_parameters (cuDNN's weight packing: nothing to do for a loop). "Going deeper" after section 3 explains
 # the checks and shows their errors beside torch's. Re-running this cell replaces the checks; it never stacks them.
 def checked(method, check):
     """method, preceded by check(self, *args): the check raises on bad input, else the method runs unchanged."""
@@ -378,6 +355,8 @@ def extra_repr(self):
 ScratchRNNBase.__init__ = checked(ScratchRNNBase.__init__, check_config)
 ScratchRNNBase.forward = checked(ScratchRNNBase.forward, check_forward)
 ScratchRNNBase.extra_repr, ScratchRNNBase.flatten_parameters = extra_repr, lambda self: None
+ScratchRNNBase.all_weights = property(  # per layer-direction, its parameters in registration order
+    lambda self: [[getattr(self, name) for name in names] for names in self._all_weights])
 try:
     ScratchRNNBase("GRU", d, H, proj_size=P)
     raise AssertionError("a GRU with proj_size was accepted: the checks are not in front of __init__")
@@ -416,6 +395,9 @@ class ScratchGRU(ScratchRNNBase):
 # %% hidden
 TWINS = {"RNN_TANH": (nn.RNN, ScratchRNN, {}), "RNN_RELU": (nn.RNN, ScratchRNN, {"nonlinearity": "relu"}),
          "LSTM": (nn.LSTM, ScratchLSTM, {}), "GRU": (nn.GRU, ScratchGRU, {})}  # mode → torch, scratch, extra kwargs
+MODES = {"RNN tanh": ("RNN_TANH", {}), "RNN relu": ("RNN_RELU", {}), "LSTM": ("LSTM", {}),
+         "LSTM proj_size": ("LSTM", {"proj_size": P}), "GRU": ("GRU", {})}  # label → mode, extra kwargs
+LENGTHS = torch.tensor([4, 5, 2])  # CPU int64, unsorted, max = T
 
 
 def twin(torch_rnn):
@@ -427,31 +409,50 @@ def twin(torch_rnn):
     scratch.load_state_dict(torch_rnn.state_dict())
     return scratch
 
+
+def random_call(rnn, kind, give_hx, lengths=LENGTHS, enforce_sorted=False):
+    """The inputs of one call: x for kind 'batched' / 'unbatched' / 'packed' (in the module's layout), and hx."""
+    w, D, L = rnn.weight_ih_l0, (2 if rnn.bidirectional else 1), rnn.num_layers
+    kw = {"dtype": w.dtype, "device": w.device}
+    x = torch.randn((T, d) if kind == "unbatched" else (N, T, d) if rnn.batch_first else (T, N, d), **kw)
+    if kind == "packed":
+        x = pack_padded_sequence(x, lengths, batch_first=rnn.batch_first, enforce_sorted=enforce_sorted)
+    if not give_hx:
+        return (x,)
+    sizes = [rnn.proj_size or rnn.hidden_size] + ([rnn.hidden_size] if rnn.mode == "LSTM" else [])
+    states = [torch.randn((D * L, s) if kind == "unbatched" else (D * L, N, s), **kw) for s in sizes]
+    return x, (tuple(states) if rnn.mode == "LSTM" else states[0])
+
+
+def check_twins(labels, kinds=("batched",), hx=(True,), batch_first=(False,)):
+    """parity (float64, |Δ| ≤ 1e-12) of torch's 2-layer bidirectional module and its twin, for each mode label, input
+    kind, hx given or None and layout; any failure (a shape error too) is an AssertionError. One line per mode."""
+    for label in labels:
+        mode, extra = MODES[label]
+        TorchClass, _, mode_kw = TWINS[mode]
+        n = 0
+        for kind, give_hx, bf in itertools.product(kinds, hx, batch_first):
+            t_rnn = TorchClass(d, H, 2, bidirectional=True, batch_first=bf, dtype=f64, **mode_kw, **extra)
+            try:
+                n += parity(twin(t_rnn), t_rnn, *random_call(t_rnn, kind, give_hx), **EXACT)
+            except Exception as err:  # a shape mistake fails the check too
+                raise AssertionError(f"{label}, {kind}, hx {'given' if give_hx else 'None'}, batch_first={bf}: {err}") from err
+        print(f"✓ {label:<15} {', '.join(kinds)}: {n} tensors equal torch's (outputs, states, gradients)")
+
 # %% [markdown]
-# **Checked at once**: each cell, 2 layers, bidirectional (the LSTM also with `proj_size`), a time-major batch
-# with a random `hx`, float64. `parity` compares the outputs, `h_n`, `c_n` and every gradient.
+# **Checked at once**: each cell, 2 layers, bidirectional, float64; `parity` compares the outputs, `h_n`, `c_n`
+# and every gradient.
 
 # %%
-MODES = {"RNN tanh": ("RNN_TANH", {}), "RNN relu": ("RNN_RELU", {}), "LSTM": ("LSTM", {}),
-         "LSTM proj_size": ("LSTM", {"proj_size": P}), "GRU": ("GRU", {})}
-for label, (mode, extra) in MODES.items():
-    TorchClass, _, mode_kw = TWINS[mode]
-    t_rnn = TorchClass(d, H, num_layers=2, bidirectional=True, dtype=f64, **mode_kw, **extra)
-    h0 = torch.randn(4, N, extra.get("proj_size", H), dtype=f64)  # (D·L, N, H_out)
-    hx = (h0, torch.randn(4, N, H, dtype=f64)) if mode == "LSTM" else h0
-    try:
-        n = parity(twin(t_rnn), t_rnn, torch.randn(T, N, d, dtype=f64), hx, **EXACT)
-    except RuntimeError as err:  # a shape mistake fails the check too
-        raise AssertionError(f"{label}: {err}") from err
-    print(f"✓ {label:<15} 2 layers, bidirectional: {n} tensors equal torch's (outputs, states, gradients)")
+check_twins(["RNN tanh", "RNN relu", "LSTM", "GRU"])
 
 # %% [markdown]
 # And the parameters: the same names, shapes and order as torch's, so `load_state_dict` works both ways, and
 # `all_weights` lists them as torch does, per layer-direction.
 
 # %%
-t_lstm = nn.LSTM(d, H, num_layers=2, bidirectional=True, proj_size=P)
-s_lstm = ScratchLSTM(d, H, num_layers=2, bidirectional=True, proj_size=P)
+t_lstm = nn.LSTM(d, H, num_layers=2, bidirectional=True)
+s_lstm = ScratchLSTM(d, H, num_layers=2, bidirectional=True)
 t_lstm.load_state_dict(s_lstm.state_dict())  # scratch → torch
 shapes = [[tuple(p.shape) for p in layer] for layer in s_lstm.all_weights]
 assert shapes == [[tuple(p.shape) for p in layer] for layer in t_lstm.all_weights]
@@ -459,36 +460,50 @@ assert all(a is b for a, b in zip([p for layer in s_lstm.all_weights for p in la
 print(f"all_weights as torch's: {len(shapes)} layer-directions, e.g. l1_reverse {shapes[-1]}")
 
 # %% [markdown]
-# ## 3 · Every input torch takes, and dropout
+# ## 3 · The rest: `proj_size`, every input, dropout
 #
-# Four small methods replace the core's placeholders. Nothing else changes.
+# Each step replaces a core method (or the loop) with a fuller one, checked against torch at once; re-running a
+# cell just replaces it again.
 #
-# - `read_input`: `batch_first` (N, T, d) is transposed; unbatched (T, d) becomes a batch of one; a
-#   `PackedSequence` is unpadded, in the original batch order, and its lengths go to the loop.
-# - `read_hx`: an unbatched `hx` gets its batch axis too.
-# - `write_output`: the output goes back to the input's form (packed the way the input was packed). `h_n` and
-#   `c_n` are **never** batch-first.
-# - `drop`: dropout between layers; for packed input torch draws it on the packed data, so ours does too (the same
-#   seed then gives the same mask).
+# **`proj_size` (LSTM only).** `lstm_step` projects h to P = `proj_size` features, $h' \leftarrow h' W_{hr}^\top$.
+# So `weight_hh` reads P columns, a layer above reads D·P inputs, and each layer-direction gets `weight_hr_l{k}`
+# (P, H), last.
 
 # %%
-def read_input(self, input):
-    """→ X [T, N, d] time-major, and lengths [N] (packed input) or None."""
+def layer_shapes(self, k):  # section 2's list, with H_out = proj_size or hidden_size, and weight_hr
+    GH, D, H_out = CELLS[self.mode][0] * self.hidden_size, 2 if self.bidirectional else 1, self.proj_size or self.hidden_size
+    shapes = {"weight_ih": (GH, self.input_size if k == 0 else D * H_out), "weight_hh": (GH, H_out)}
+    shapes |= {"bias_ih": (GH,), "bias_hh": (GH,)} if self.bias else {}
+    return shapes | ({"weight_hr": (self.proj_size, self.hidden_size)} if self.proj_size > 0 else {})
+
+
+ScratchRNNBase.layer_shapes = layer_shapes
+check_twins(["LSTM proj_size"])
+t_lstm = nn.LSTM(d, H, num_layers=2, bidirectional=True, proj_size=P)
+s_lstm = twin(t_lstm)  # load_state_dict: the names and shapes match
+assert [[p.shape for p in ld] for ld in s_lstm.all_weights] == [[p.shape for p in ld] for ld in t_lstm.all_weights]
+
+# %% [markdown]
+# **Every input form.** `read` transposes `batch_first` input (N, T, d), makes unbatched input (T, d) and its
+# `hx` a batch of one, gives zeros for `hx = None`, and unpads a `PackedSequence` (original batch order), passing
+# its lengths to the loop. `write_output` returns the output in the input's form; `h_n` and `c_n` are **never**
+# batch-first. The loop gets one line (lesson 05's mask): a sequence's state stays frozen at the steps $t \geq$ its
+# length, so the reverse direction carries its initial state through the padding to the last real step.
+
+# %%
+def read(self, input, hx):
+    """→ X [T, N, d] time-major, the state (h0,) or (h0, c0) [D·L, N, ·], the loop's extra arguments."""
+    loop_kw, unbatched = {}, torch.is_tensor(input) and input.dim() == 2
     if isinstance(input, PackedSequence):
-        return pad_packed_sequence(input)  # padded [T, N, d], lengths (CPU int64), original batch order
-    if input.dim() == 2:  # unbatched (T, d): a batch of one; batch_first does not apply
-        return input.unsqueeze(1), None
-    return (input.transpose(0, 1) if self.batch_first else input), None
-
-
-if "_core_read_hx" not in vars(ScratchRNNBase):  # kept once: a re-run of this cell must not wrap its own read_hx
-    ScratchRNNBase._core_read_hx = ScratchRNNBase.read_hx  # the core's: zeros when hx is None, else hx as a tuple
-
-
-def read_hx(self, hx, X, input):
-    state = self._core_read_hx(hx, X, input)
-    unbatched = hx is not None and torch.is_tensor(input) and input.dim() == 2
-    return tuple(s.unsqueeze(1) for s in state) if unbatched else state  # unbatched (D·L, ·) → (D·L, 1, ·)
+        X, lengths = pad_packed_sequence(input)  # padded [T, N, d], lengths (CPU int64), original batch order
+        loop_kw = {"lengths": lengths.to(X.device)[:, None]}  # [N, 1], compared with the step t
+    else:  # unbatched (T, d): a batch of one (batch_first does not apply); batch_first (N, T, d): transposed
+        X = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
+    if hx is None:  # zeros: h has H_out columns, c has H
+        sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:CELLS[self.mode][1]]
+        return X, tuple(X.new_zeros(len(self._all_weights), X.shape[1], n) for n in sizes), loop_kw
+    state = hx if isinstance(hx, tuple) else (hx,)
+    return X, (tuple(s.unsqueeze(1) for s in state) if unbatched else state), loop_kw  # unbatched: (D·L, 1, ·)
 
 
 def pack_like(padded, like):
@@ -509,7 +524,29 @@ def write_output(self, X, finals, input):
     return X, (finals if len(finals) == 2 else finals[0])
 
 
-def drop(self, X, input):
+def run_direction(step, X, state, w, reverse=False, lengths=None):
+    """Section 2's loop; lengths [N, 1] (packed input) freezes each sequence's state at the steps t ≥ its length."""
+    out = [None] * len(X)
+    for t in (reversed(range(len(X))) if reverse else range(len(X))):
+        new = step(X[t], state, w)
+        state = new if lengths is None else tuple(torch.where(t < lengths, a, b) for a, b in zip(new, state))
+        out[t] = state[0]  # position t, whichever direction
+    return torch.stack(out), state
+
+
+ScratchRNNBase.read, ScratchRNNBase.write_output = read, write_output
+ScratchRNNBase.run_direction = staticmethod(run_direction)
+check_twins(MODES, ["batched", "unbatched", "packed"], hx=(True, False), batch_first=(False, True))
+
+# %% [markdown]
+# **Dropout** between layers (not after the last), in training mode only; for packed input on the packed data,
+# as torch does, so that the same seed gives the same mask (checked below: three layers, p = 0.4; eval mode =
+# `dropout=0`).
+
+# %%
+def between_layers(self, X, k, input):
+    if not (self.training and self.dropout > 0 and k < self.num_layers - 1):
+        return X
     if not isinstance(input, PackedSequence):
         return F.dropout(X, self.dropout, training=True)
     packed = pack_like(X, input)
@@ -517,34 +554,38 @@ def drop(self, X, input):
     return pad_packed_sequence(dropped, total_length=len(X))[0]
 
 
-ScratchRNNBase.read_input, ScratchRNNBase.read_hx = read_input, read_hx
-ScratchRNNBase.write_output, ScratchRNNBase.drop = write_output, drop
-
-# %% [markdown]
-# **The grid**: every cell (RNN tanh, RNN relu, LSTM, LSTM with `proj_size`, GRU) × `num_layers` 1, 2 ×
-# `bidirectional` × `batch_first` × `bias` × input (batched, unbatched, packed with unsorted lengths) × `hx` (given,
-# `None`): 480 settings, each in float64 (|Δ| ≤ 1e-12) and float32 (`assert_close`'s defaults), with `parity`.
-# The hidden cells also check packed input with sorted lengths, dropout (same seed, same masks; eval mode equal to
-# `dropout=0`) and three layers.
+ScratchRNNBase.between_layers = between_layers
 
 # %% hidden
-LENGTHS = torch.tensor([4, 5, 2])  # CPU int64, unsorted, max = T
+# Dropout: three layers, bidirectional, p = 0.4; the same seed before each call gives the same masks.
+for label, (mode, extra) in MODES.items():
+    TorchClass, _, mode_kw = TWINS[mode]
+    for batch_first, kind in ((False, "batched"), (True, "batched"), (False, "packed"), (False, "unbatched")):
+        t_drop = TorchClass(d, H, 3, dropout=0.4, bidirectional=True, batch_first=batch_first, dtype=f64,
+                            **mode_kw, **extra)
+        s_drop, (inp,) = twin(t_drop), random_call(t_drop, kind, False)
+        with torch.random.fork_rng():
+            torch.manual_seed(7)
+            out_t, state_t = t_drop(inp)
+            torch.manual_seed(7)
+            out_s, state_s = s_drop(inp)
+        torch.testing.assert_close((out_s.data, state_s), (out_t.data, state_t), **EXACT)  # .data: packed or tensor
+    no_drop_t = TorchClass(d, H, 3, bidirectional=True, dtype=f64, **mode_kw, **extra)
+    no_drop_t.load_state_dict(t_drop.state_dict())
+    t_drop.eval(), s_drop.eval()
+    x = torch.randn(T, N, d, dtype=f64)
+    with torch.no_grad():
+        assert torch.equal(s_drop(x)[0], twin(no_drop_t)(x)[0]) and torch.equal(t_drop(x)[0], no_drop_t(x)[0])
+        torch.testing.assert_close(s_drop(x)[0], t_drop(x)[0], **EXACT)
+print("✓ dropout between 3 layers, every mode (batched, batch_first, packed, unbatched: same seed, same output and "
+      "h_n); eval mode = dropout 0: all as torch")
 
+# %% [markdown]
+# **The grid**: every cell (the LSTM also with `proj_size`) × `num_layers` 1, 2 × `bidirectional` × `batch_first` ×
+# `bias` × input (batched, unbatched, packed with unsorted lengths) × `hx` (given, `None`): 480 settings, each in
+# float64 (|Δ| ≤ 1e-12) and float32 (`assert_close`'s defaults), with `parity`. Then sorted packed input.
 
-def random_call(rnn, kind, give_hx, lengths=LENGTHS, enforce_sorted=False):
-    """The inputs of one call: x for kind 'batched' / 'unbatched' / 'packed' (in the module's layout), and hx."""
-    w, D, L = rnn.weight_ih_l0, (2 if rnn.bidirectional else 1), rnn.num_layers
-    kw = {"dtype": w.dtype, "device": w.device}
-    x = torch.randn((T, d) if kind == "unbatched" else (N, T, d) if rnn.batch_first else (T, N, d), **kw)
-    if kind == "packed":
-        x = pack_padded_sequence(x, lengths, batch_first=rnn.batch_first, enforce_sorted=enforce_sorted)
-    if not give_hx:
-        return (x,)
-    sizes = [rnn.proj_size or rnn.hidden_size] + ([rnn.hidden_size] if rnn.mode == "LSTM" else [])
-    states = [torch.randn((D * L, s) if kind == "unbatched" else (D * L, N, s), **kw) for s in sizes]
-    return x, (tuple(states) if rnn.mode == "LSTM" else states[0])
-
-
+# %% hidden
 def run_grid(max_failures=3):
     """Every setting, both dtypes; stops at the third failing run (enough to see the pattern, and quick)."""
     runs, tensors, failures = 0, 0, []
@@ -585,29 +626,7 @@ for label, (mode, extra) in MODES.items():
     TorchClass, _, mode_kw = TWINS[mode]
     t_sorted = TorchClass(d, H, 2, bidirectional=True, batch_first=True, dtype=f64, **mode_kw, **extra)
     parity(twin(t_sorted), t_sorted, *random_call(t_sorted, "packed", True, torch.tensor([4, 4, 1]), True), **EXACT)
-# Dropout: three layers, bidirectional, p = 0.4; the same seed before each call gives the same masks (forward only:
-# parity cannot reseed between the two modules). Eval mode: bit for bit the module with dropout=0.
-for label, (mode, extra) in MODES.items():
-    TorchClass, _, mode_kw = TWINS[mode]
-    for batch_first, kind in ((False, "batched"), (True, "batched"), (False, "packed"), (False, "unbatched")):
-        t_drop = TorchClass(d, H, 3, dropout=0.4, bidirectional=True, batch_first=batch_first, dtype=f64,
-                            **mode_kw, **extra)
-        s_drop, (inp,) = twin(t_drop), random_call(t_drop, kind, False)
-        with torch.random.fork_rng():
-            torch.manual_seed(7)
-            out_t, state_t = t_drop(inp)
-            torch.manual_seed(7)
-            out_s, state_s = s_drop(inp)
-        torch.testing.assert_close((out_s.data, state_s), (out_t.data, state_t), **EXACT)  # .data: packed or tensor
-    no_drop_t = TorchClass(d, H, 3, bidirectional=True, dtype=f64, **mode_kw, **extra)
-    no_drop_t.load_state_dict(t_drop.state_dict())
-    t_drop.eval(), s_drop.eval()
-    x = torch.randn(T, N, d, dtype=f64)
-    with torch.no_grad():
-        assert torch.equal(s_drop(x)[0], twin(no_drop_t)(x)[0]) and torch.equal(t_drop(x)[0], no_drop_t(x)[0])
-        torch.testing.assert_close(s_drop(x)[0], t_drop(x)[0], **EXACT)
-print("✓ sorted packed input (enforce_sorted=True); dropout between 3 layers (batched, batch_first, packed, unbatched: "
-      "same seed, same output and h_n); eval mode = dropout 0: all as torch")
+print("✓ sorted packed input (enforce_sorted=True), every mode: as torch")
 
 # %% [markdown] collapsed
 # ### Going deeper: bad input gets a clear error
