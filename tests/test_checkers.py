@@ -68,6 +68,14 @@ def check_double(fn):
 """
 
 
+@pytest.fixture(scope="module")
+def forks():
+    """One warm process for the probe's own tests (each run is a fork of it)."""
+    server = ForkServer()
+    yield server
+    server.close()
+
+
 @pytest.mark.parametrize("cases, verdict", [
     ([("check_double", "answer = lambda x: 2 * x", True), ("check_double", "answer = lambda x: x + 2", "added 2")],
      "ok: 2 cases"),
@@ -75,10 +83,6 @@ def check_double(fn):
     ([("check_double", "answer = lambda x: x * 2", "added 2")], "accepted a wrong answer"),
     ([("check_double", "answer = lambda x: x + 2", "forgot")], "did not name the mistake"),
 ])
-def test_the_probe_can_fail(cases, verdict):
-    server = ForkServer()
-    try:
-        result = server.run([CHECKER] + checker_cells(cases), report=["checker_report"])
-    finally:
-        server.close()
+def test_the_probe_can_fail(cases, verdict, forks):
+    result = forks.run([CHECKER] + checker_cells(cases), report=["checker_report"])
     assert result["error"] is None and verdict in result["report"]["checker_report"], result
