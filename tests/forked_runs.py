@@ -18,7 +18,7 @@ Protocol: the server reads one JSON line per request from stdin and answers one 
 - Mutations of one notebook: {"cells": [...], "mutations": [[i, source], ...], "timeout": s} → {"error": <the
   unmutated run's error or null>, "seconds": s, "mutations": [{"error": ..., "seconds": s}, ...]}. The fork runs
   the unmutated cells in order; just before cell i it forks again for each mutation of cell i, and that fork runs
-  the mutated cell i and the cells after it. So a mutation's run starts from exactly the state an unmutated run has
+  the mutated cell i and the cells after it (or, with "rest": [...] as long as "cells", rest[i + 1:]). So a mutation's run starts from exactly the state an unmutated run has
   before cell i (the same cells ran, in the same order, in the same process), without re-running cells 0..i-1:
   the mutation tests take a fraction of the time of one full run per mutation. Cell indices in the answers are
   the notebook's. {"report_before": {"cell": i, "names": [...]}} adds "report_before": str() of each name just
@@ -69,6 +69,7 @@ def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]
     """See the module docstring: (one result per mutation, the unmutated run's error or None, the report taken
     just before cell report_before["cell"] of the unmutated run: str() of each name in report_before["names"])."""
     cells, timeout = request["cells"], request.get("timeout", 300)
+    rest = request.get("rest") or cells  # what a mutation's fork runs after its mutated cell
     results: list = [None] * len(request["mutations"])
     before = request.get("report_before") or {"cell": -1, "names": []}
     report = None
@@ -84,7 +85,7 @@ def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]
             if pid == 0:
                 os.close(read_fd)
                 try:
-                    out = {"error": run_cells(shell, [mutated] + cells[i + 1:], first=i)}
+                    out = {"error": run_cells(shell, [mutated] + rest[i + 1:], first=i)}
                 except BaseException as exc:  # noqa: BLE001 - reported, not hidden
                     out = {"error": {"cell": -1, "ename": type(exc).__name__, "evalue": str(exc)[:6000]}}
                 os.write(write_fd, json.dumps(out).encode())
@@ -173,11 +174,14 @@ class ForkServer:
         return json.loads(line)
 
     def run_mutations(self, cells: list[str], mutations: list[tuple[int, str]], timeout: float = 300,
-                      report_before: tuple[int, list[str]] = (-1, [])) -> dict:
+                      report_before: tuple[int, list[str]] = (-1, []), report: list[str] = (),
+                      rest: list[str] | None = None) -> dict:
         """Each (i, source): cell i replaced by source, run from the unmutated state before cell i (see above);
-        the unmutated run also reports str() of the named variables just before cell report_before[0]."""
+        the unmutated run also reports str() of the named variables just before cell report_before[0], and of
+        those in `report` at its end (when it ran clean)."""
         return self._ask({"cells": cells, "mutations": [list(m) for m in mutations], "timeout": timeout,
-                          "report_before": {"cell": report_before[0], "names": list(report_before[1])}})
+                          "report_before": {"cell": report_before[0], "names": list(report_before[1])},
+                          "report": list(report), "rest": rest})
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -53,21 +53,6 @@ def with_gpu_branches_on_cpu(name, cells, stand_in_sizes=()):
     return cells
 
 
-def run_unmutated(forks, name, data) -> dict:
-    """The lesson unmutated, GPU cells run on the CPU, with two probes in the same run: every Scratch class against
-    its twin (test_scratch_refusals.py) and every exercise checker against right and wrong answers
-    (test_checkers.py). One notebook run in a fork serves all three tests."""
-    cells = with_gpu_branches_on_cpu(name, code_sources(name), data.STAND_IN_SIZES)
-    cells, origin = probed_cells(cells, getattr(data, "COMPLETE_LAYERS", ()))
-    cells += checker_cells(getattr(data, "CHECKER_CASES", []))
-    origin.append(None)
-    result = forks.run(cells, report=["scratch_report", "checker_report"])
-    if result["error"] is not None and result["error"]["cell"] >= 0:
-        where = origin[result["error"]["cell"]]
-        result["error"]["cell"] = "a probe" if where is None else where
-    return result
-
-
 def check_unmutated(run: dict, name: str) -> None:
     assert run["error"] is None, (
         f"{name} does not run clean in the forked runner, unmutated, GPU cells run on the CPU: {run['error']}"
@@ -84,25 +69,49 @@ def student_cut(name) -> tuple[int, list[str], list[str]]:
     return len(copy_cells), flags, copy_cells
 
 
-def run_mutations(forks, name, cases) -> dict:
-    """Every mutation of a lesson in one request (forked_runs.py): each runs from the unmutated state just before
-    the cell it changes. A mutation whose target is not found exactly once is not run (its test says so). The
-    unmutated run of the request is also the student copy's run: "student" holds its error and the exercise flags
-    as they stand when the solutions are reached."""
-    cells = code_sources(name)
+def run_lesson(forks, name, data, cases) -> dict:
+    """One request to the fork server (forked_runs.py) for everything this module checks of a lesson.
+
+    The unmutated run: the lesson's code cells in order, GPU cells run on the CPU (with_gpu_branches_on_cpu), with
+    two probes: every Scratch class collected after the cell that defines it and checked against its twin at the
+    end (test_scratch_refusals.py), and every exercise checker against right and wrong answers (test_checkers.py).
+    The probes only collect until the end, so the run's state before each lesson cell is what a plain run has
+    (GPU cells aside). Just before each mutated cell it forks once per mutation, and that fork runs the mutated cell
+    and the rest of the lesson as a CPU machine runs it (GPU cells skipped, no probes), from exactly that state. A mutation whose target is not found exactly once is not run (its test says so). The
+    unmutated run is also the student copy's: "student" holds its error and the exercise flags as they stand when
+    it reaches the solutions (the student copy is the lesson's code cells before them, check_student_copy)."""
+    plain = code_sources(name)
+    cells = with_gpu_branches_on_cpu(name, list(plain), data.STAND_IN_SIZES)
+    cells, origin = probed_cells(cells, getattr(data, "COMPLETE_LAYERS", ()))
+    cells += checker_cells(getattr(data, "CHECKER_CASES", []))
+    origin.append(None)
+    at = {i: j for j, i in enumerate(origin) if i is not None}  # a lesson cell's index in the probed run
     cut, flags, _ = student_cut(name)
+    cut_at = at.get(cut, len(cells))
     runnable, results = [], {}
     for case in cases:
         original, broken, _ = case
-        hits = [i for i, src in enumerate(cells) if original in src]
-        if len(hits) == 1 and cells[hits[0]].count(original) == 1:
-            runnable.append((case, hits[0], cells[hits[0]].replace(original, broken)))
+        hits = [i for i, src in enumerate(plain) if original in src]
+        if len(hits) == 1 and plain[hits[0]].count(original) == 1:
+            runnable.append((case, at[hits[0]], plain[hits[0]].replace(original, broken)))
         else:
             results[tuple(case)] = "target"
-    answer = forks.run_mutations(cells, [(i, src) for _, i, src in runnable], report_before=(cut, flags))
+    # A mutation's fork runs the rest of the lesson as a CPU machine would (GPU cells skipped, no probes): only
+    # the lesson's own assertions, as nbval runs them, may catch it.
+    rest = [plain[i] if i is not None else "pass" for i in origin]
+    answer = forks.run_mutations(cells, [(j, src) for _, j, src in runnable], report_before=(cut_at, flags),
+                                 report=["scratch_report", "checker_report"], rest=rest)
+
+    def lesson_cell(error):  # the probed run's cell index → the lesson's code cell (or "a probe")
+        if error is not None and isinstance(error.get("cell"), int) and error["cell"] >= 0:
+            error = {**error, "at": error["cell"], "cell": "a probe" if origin[error["cell"]] is None
+                     else origin[error["cell"]]}
+        return error
+
     for (case, _, _), result in zip(runnable, answer["mutations"]):
-        results[tuple(case)] = result
-    results["student"] = {"error": answer["error"], "flags": answer.get("report_before")}
+        results[tuple(case)] = {**result, "error": lesson_cell(result["error"])}
+    results["unmutated"] = {"error": lesson_cell(answer["error"]), "report": answer.get("report")}
+    results["student"] = {"error": answer["error"], "cut": cut_at, "flags": answer.get("report_before")}
     return results
 
 
@@ -113,7 +122,7 @@ def check_student_copy(results, name) -> None:
     assert flags, f"{name}: no `exercise_N_passed = check_x(...)` cell left: the learner's work is not checked"
     run = results["student"]
     error = run["error"]
-    assert error is None or error["cell"] >= cut, \
+    assert error is None or error["cell"] >= run["cut"], \
         f"{name}: the student copy raises with the exercises unanswered: {error}"
     assert run["flags"] is not None, f"{name}: the run never reached the end of the student copy"
     answered = {k: v for k, v in run["flags"].items() if v != "False"}
@@ -147,13 +156,13 @@ def lesson_class(lesson: str):
     class Mutations:
         @pytest.fixture(scope="class")
         @classmethod
-        def unmutated(cls, forks):
-            return run_unmutated(forks, name, data)
+        def mutated(cls, forks):
+            return run_lesson(forks, name, data, cases)
 
         @pytest.fixture(scope="class")
         @classmethod
-        def mutated(cls, forks):
-            return run_mutations(forks, name, cases)
+        def unmutated(cls, mutated):
+            return mutated["unmutated"]
 
         def test_student_copy_runs_with_the_exercises_unanswered(self, mutated):
             check_student_copy(mutated, name)
