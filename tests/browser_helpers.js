@@ -140,8 +140,9 @@ window.__bt = (() => {
       // innermost outputs only (an interact's own output node holds its Output widget's outputs)
       for (const o of area.querySelectorAll('.jp-OutputArea-output')) {
         if (o.querySelector('.jp-OutputArea-output')) continue;
-        const t = o.innerText || o.textContent;
-        if (/Traceback/.test(t)) {
+        // textContent to find one (innerText lays the page out: slow over a whole notebook), innerText to show it
+        if (/Traceback/.test(o.textContent)) {
+          const t = o.innerText || o.textContent;
           found.push(`cell ${c.index}: traceback shown (${o.dataset.mimeType || 'widget'}):\n${tail(t, 12)}`);
         }
       }
@@ -221,6 +222,9 @@ window.__bt = (() => {
             images: shown.reduce((k, d) => k + d.querySelectorAll('img, svg').length, 0)};
   }
   function changed(path, id, key) { return snapshot(path, id).key !== key; }
+  // One round trip before and one after moving a control (each page.evaluate costs a round trip).
+  function beforeMove(path, id) { return {snapshot: snapshot(path, id), busy: busyCount(path), problems: problems(path)}; }
+  function afterMove(path, id, key) { return {changed: changed(path, id, key), problems: problems(path)}; }
   function dialogs() {
     return [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText.slice(0, 500));
   }
@@ -238,5 +242,6 @@ window.__bt = (() => {
     return text;
   }
   return {kernelIdle, watchKernel, busyCount, pendingCount, settled, command, runState, allCleared, runDone,
-          modelErrors, widgetRender, problems, discover, snapshot, changed, dialogs, notebookJSON, kernelPrint};
+          modelErrors, widgetRender, problems, discover, snapshot, changed, beforeMove, afterMove, dialogs,
+          notebookJSON, kernelPrint};
 })();

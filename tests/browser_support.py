@@ -311,9 +311,11 @@ def move_control(page, control: dict) -> str:
     el.scroll_into_view_if_needed(timeout=UI_S * 1000)
     if kind == "slider":
         handles = el.locator(".noUi-handle")
-        for i in reversed(range(handles.count())):
+        values = handles.evaluate_all(  # [now, min, max] of every handle, in one round trip
+            "hs => hs.map(h => ['aria-valuenow', 'aria-valuemin', 'aria-valuemax'].map(a => +h.getAttribute(a)))")
+        for i in reversed(range(len(values))):
             h = handles.nth(i)
-            now, lo, hi = (float(h.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax"))
+            now, lo, hi = values[i]
             if now < hi:
                 h.press("ArrowRight")
                 return f"ArrowRight on the slider handle at {now:g} (max {hi:g})"

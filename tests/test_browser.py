@@ -14,7 +14,8 @@ timeout that only runs out when something is wrong.
 One JupyterLab server (over a temporary copy of notebooks/, with temporary settings, data, runtime and home dirs)
 and one Chromium for the whole module. A screenshot per lesson goes to test-artifacts/browser-<lesson>.png
 (browser-<lesson>-FAILED.png on failure, with a Playwright trace beside it, browser-<lesson>-FAILED-trace.zip:
-open it with `playwright show-trace FILE` or at trace.playwright.dev).
+open it with `playwright show-trace FILE` or at trace.playwright.dev; BROWSER_TEST_TRACE_SNAPSHOTS=1 adds a DOM
+snapshot at each action to it, at about twice the test's time).
 
 Needs the Python package playwright and a Chromium binary (/usr/bin/chromium or `chromium` on PATH; never
 `playwright install`). Without them the test is skipped, except under CI=true/1, where it fails.
@@ -42,6 +43,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 # compares must equal the stored one (ci/output_compare.py), so the browser run is also the "another CPU path" run.
 CPU_PATH = "avx2-2-threads"
 CAPABILITY = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+# BROWSER_TEST_TRACE_SNAPSHOTS=1: the failure trace also holds a DOM snapshot at each action (slower; for debugging).
+TRACE_SNAPSHOTS = os.environ.get("BROWSER_TEST_TRACE_SNAPSHOTS", "") == "1"
 
 
 def cpu_path_env() -> dict:
@@ -110,9 +113,11 @@ def browser(tmp_path_factory, request):
     request.addfinalizer(context.close)
     context.set_default_timeout(bs.UI_S * 1000)
     context.add_init_script(bs.page_helpers())
-    # One trace for the module, one chunk per lesson: kept (beside the screenshot) only when the lesson fails.
-    # DOM snapshots at each action; no screencast (it cost ~2 s of CPU a lesson), the failure screenshot is saved apart.
-    context.tracing.start(screenshots=False, snapshots=True)
+    # One trace for the module, one chunk per lesson: kept (beside the screenshot) only when the lesson fails. It
+    # holds every action with its timing, the console and the page's errors; no screencast (~2 s of CPU a lesson),
+    # the failure screenshot is saved apart. DOM snapshots at each action only with TRACE_SNAPSHOTS: a snapshot of a
+    # whole rendered lesson costs ~50 ms, and a lesson takes ~10 of them per control moved (11 controls: 17 s vs 9 s).
+    context.tracing.start(screenshots=False, snapshots=TRACE_SNAPSHOTS)
     request.addfinalizer(lambda: context.tracing.stop())
     return context
 
@@ -164,11 +169,10 @@ def check_control(page, name: str, c: dict) -> str | None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     where = f"{name}, cell {c['cell']}, {c['kind']} {c['label']!r}"
-    before = bs.js(page, "snapshot", name, c["id"])
+    state = bs.js(page, "beforeMove", name, c["id"])  # what it shows, the kernel's busy count, errors on the page
+    before, busy_before, shown_before = state["snapshot"], state["busy"], set(state["problems"])
     if before["n"] == 0:
         return f"{where}: no output it could change (no Output/HTML/Image widget in its interact box, cell or notebook)"
-    busy_before = bs.js(page, "busyCount", name)
-    shown_before = set(bs.js(page, "problems", name))
     try:
         action = bs.move_control(page, c)
     except bs.ControlError as err:
@@ -178,8 +182,10 @@ def check_control(page, name: str, c: dict) -> str | None:
         # outputs arrived; then the display must have changed (given a moment to render)
         bs.wait_js(page, "bt.changed(a[0], a[1], a[2]) || bt.busyCount(a[0]) > a[3]", args, bs.CONTROL_S)
         bs.wait_settled(page, name, bs.CONTROL_S)
-        if not bs.js(page, "changed", name, c["id"], before["key"]):
+        after = bs.js(page, "afterMove", name, c["id"], before["key"])
+        if not after["changed"]:
             bs.wait_js(page, "bt.changed(a[0], a[1], a[2])", args, bs.CONTROL_GRACE_S)
+            after = bs.js(page, "afterMove", name, c["id"], before["key"])
     except PlaywrightTimeout:
         idle = bs.js(page, "kernelIdle", name)
         if any(p.startswith(f"cell {c['cell']}:") for p in shown_before):
@@ -189,7 +195,7 @@ def check_control(page, name: str, c: dict) -> str | None:
             f"{where}: {action}, but what it shows did not change (kernel idle: {idle}, messages still running: "
             f"{bs.js(page, 'pendingCount', name)}). Its output ({after['scope']}) still reads:\n{after['text']}"
         )
-    new = [p for p in bs.js(page, "problems", name) if p not in shown_before]
+    new = [p for p in after["problems"] if p not in shown_before]
     if new:
         return f"{where}: {action}, and the page now shows an error:\n" + "\n".join(new)
     return None
