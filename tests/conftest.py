@@ -12,16 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "ci"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from nbval_setup import CPU_PATHS, LESSON_BUDGET_S, NBVAL_ENV, NBVAL_PATH  # noqa: E402,F401 (re-exported)
 
 NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# Other CPU kernel paths than the machine's best one (which nbval takes): each notebook is re-run under these and
-# must give the stored outputs (tests/test_widget_callbacks.py runs "generic", tests/test_browser.py the other).
-# torch picks its vectorised kernels by ATEN_CPU_CAPABILITY; oneDNN and MKL have their own switches.
-CPU_PATHS = {
-    "generic": {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"},
-    "avx2-2-threads": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-                       "OMP_NUM_THREADS": "2"},
-}
 
 
 def cpu_has_avx2() -> bool:
@@ -69,3 +64,13 @@ def notebook_params():
 def notebook(request):
     """(path, parsed notebook) for every lesson."""
     return request.param, load(request.param)
+
+
+@pytest.fixture(scope="session")
+def forks():
+    """One warm process per worker that runs lists of cells in forks of itself (see forked_runs.py)."""
+    from forked_runs import ForkServer
+
+    server = ForkServer(drop_env=NBVAL_ENV)
+    yield server
+    server.close()

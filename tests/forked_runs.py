@@ -12,9 +12,10 @@ The same cells must run clean here unmutated (test_mutations.py checks that for 
 fails here fails because of the mutation, not because of this runner.
 
 Protocol: the server reads one JSON line per request from stdin and answers one JSON line.
-- A run: {"cells": [...], "timeout": s, "report": [names]} → {"error": null | {"cell": i, "ename": ..., "evalue":
-  ...}, "seconds": s, "report": {name: str}}: after the cells ran clean, `report` holds str() of each named variable
-  of the namespace (None when undefined).
+- A run: {"cells": [...], "timeout": s, "report": [names], "keep_going": bool} → {"error": null | {"cell": i,
+  "ename": ..., "evalue": ...}, "seconds": s, "files": [...], "report": {name: str}}: after the cells ran clean (or
+  all of them, errors or not, with keep_going), `report` holds str() of each named variable of the namespace (None
+  when undefined); `files`, what the run left in its empty folder.
 - Mutations of one notebook: {"cells": [...], "mutations": [[i, source], ...], "timeout": s} → {"error": <the
   unmutated run's error or null>, "seconds": s, "mutations": [{"error": ..., "seconds": s}, ...]}. The fork runs
   the unmutated cells in order; just before cell i it forks again for each mutation of cell i, and that fork runs
@@ -37,14 +38,18 @@ import tempfile
 import time
 
 
-def run_cells(shell, cells: list[str], first: int = 0) -> dict | None:  # pragma: no cover - in a fork
-    """Run the cells in order; the first error as {"cell": its index (counted from `first`), "ename", "evalue"}."""
+def run_cells(shell, cells: list[str], first: int = 0, keep_going: bool = False) -> dict | None:  # pragma: no cover
+    """Run the cells in order; the first error as {"cell": its index (counted from `first`), "ename", "evalue"}.
+    keep_going: run every cell even after one raised (as a notebook run that allows errors does)."""
+    first_error = None
     for i, src in enumerate(cells, start=first):
         r = shell.run_cell(src, store_history=False)
         err = r.error_before_exec or r.error_in_exec
-        if err is not None:
-            return {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:6000]}
-    return None
+        if err is not None and first_error is None:
+            first_error = {"cell": i, "ename": type(err).__name__, "evalue": str(err)[:6000]}
+            if not keep_going:
+                break
+    return first_error
 
 
 def wait_for(pid: int, read_fd: int, timeout: float) -> dict:
@@ -84,6 +89,7 @@ def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]
             pid = os.fork()
             if pid == 0:
                 os.close(read_fd)
+                os.chdir(tempfile.mkdtemp(prefix="rnn-mutation-"))  # the unmutated run's folder stays its own
                 try:
                     out = {"error": run_cells(shell, [mutated] + rest[i + 1:], first=i)}
                 except BaseException as exc:  # noqa: BLE001 - reported, not hidden
@@ -116,6 +122,10 @@ def serve() -> None:  # pragma: no cover - runs in the server process
     from traitlets.config import Config
 
     matplotlib.use("Agg")
+    # The cells run as a notebook opened alone does: nothing of the repository importable (this script's folder,
+    # tests/, is first on sys.path when it runs as `python tests/forked_runs.py`).
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     cfg = Config()
     cfg.HistoryManager.enabled = False  # no sqlite file, no saving thread: safe to fork
     shell = InteractiveShell.instance(config=cfg)
@@ -134,14 +144,14 @@ def serve() -> None:  # pragma: no cover - runs in the server process
                 os.dup2(devnull, 2)
                 sys.stdout = sys.stderr = open(os.devnull, "w")
                 os.chdir(tempfile.mkdtemp(prefix="rnn-mutation-"))
-                warnings.simplefilter("ignore")
                 if "mutations" in request:
                     result["mutations"], result["error"], result["report_before"] = run_mutations(shell, request)
                 else:
-                    result["error"] = run_cells(shell, request["cells"])
-                if result["error"] is None:
+                    result["error"] = run_cells(shell, request["cells"], keep_going=request.get("keep_going", False))
+                if result["error"] is None or request.get("keep_going"):
                     result["report"] = {k: (str(shell.user_ns[k]) if k in shell.user_ns else None)
                                         for k in request.get("report", [])}
+                result["files"] = sorted(os.listdir("."))  # what the run left in its empty folder
                 result["seconds"] = time.perf_counter() - t0
             except BaseException as exc:  # noqa: BLE001 - reported, not hidden
                 result["error"] = {"cell": -1, "ename": type(exc).__name__, "evalue": str(exc)[:6000]}
@@ -156,14 +166,18 @@ def serve() -> None:  # pragma: no cover - runs in the server process
 class ForkServer:
     """A warm process (torch and friends imported) that runs lists of cells in forks of itself."""
 
-    def __init__(self) -> None:
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    def __init__(self, drop_env: dict | None = None) -> None:
+        """drop_env: variables of this environment the server must not inherit (conftest.NBVAL_ENV)."""
+        env = {k: v for k, v in os.environ.items() if k not in (drop_env or {})}
+        env.update(MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen(
             [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
 
-    def run(self, cells: list[str], timeout: float = 300, report: list[str] = ()) -> dict:
-        return self._ask({"cells": cells, "timeout": timeout, "report": list(report)})
+    def run(self, cells: list[str], timeout: float = 300, report: list[str] = (), keep_going: bool = False) -> dict:
+        """The cells in order in a fork: {"error", "seconds", "files" (left in its empty folder), "report": str() of
+        each name in `report` at the end (when no cell raised, or with keep_going)}."""
+        return self._ask({"cells": cells, "timeout": timeout, "report": list(report), "keep_going": keep_going})
 
     def _ask(self, request: dict) -> dict:
         assert self.proc.poll() is None, "the fork server died"

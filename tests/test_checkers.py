@@ -19,7 +19,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import LESSONS, ROOT, lesson_data, notebook_name
-from forked_runs import ForkServer
 
 PROBE = (Path(__file__).parent / "probes" / "checker_probe.py").read_text()
 MIN_RIGHT, MIN_WRONG = 2, 3
@@ -66,14 +65,6 @@ def check_double(fn):
     print("✓")
     return True
 """
-
-
-@pytest.fixture(scope="module")
-def forks():
-    """One warm process for the probe's own tests (each run is a fork of it)."""
-    server = ForkServer()
-    yield server
-    server.close()
 
 
 @pytest.mark.parametrize("cases, verdict", [

@@ -2,29 +2,30 @@
 
 torch (and oneDNN, MKL) pick their kernels by the CPU's instruction set, and kernels round differently in the last
 bits; a training run amplifies those bits into other printed numbers, and a float32 check that asserts bitwise
-equality between two kernels fails on another CPU. nbval re-runs each notebook on this machine's best path (AVX-512
-where the CPU has it); two more full runs of every lesson take other paths and compare every output nbval compares,
-after the same sanitize rules (ci/output_compare.py), and each checks that torch took the path it was sent on:
-- the lesson-alone run of tests/test_widget_callbacks.py: the generic path (ATEN_CPU_CAPABILITY=default), one thread;
+equality between two kernels fails on another CPU. The build stores each notebook's outputs from the machine's best
+path (AVX-512 where the CPU has it); two full runs of every lesson in the suite take other paths and compare every
+output nbval compares, after the same sanitize rules:
+- nbval itself: its kernels start with this process's environment, into which conftest.py puts the generic path
+  (ATEN_CPU_CAPABILITY=default, one thread) unless the variables are set already;
 - the Run All of tests/test_browser.py: AVX2, oneDNN and MKL held to AVX2, two threads (its JupyterLab server and
-  so its kernels run with that environment).
-Those runs exist anyway (the lesson alone, the lesson in a browser), so the comparison costs no extra run. This
-module checks the comparison itself and that both runs take the paths in conftest.CPU_PATHS.
+  so its kernels run with that environment; ci/output_compare.py compares as nbval does, and the test checks the
+  path torch took).
+Those runs exist anyway (nbval's, the lesson in a browser), so the comparison costs no extra run. This module
+checks that the two paths differ from each other and that the comparison can fail (tests/test_nbval_setup.py, that
+nbval's kernels do take the path they are given).
 """
 
 from __future__ import annotations
 
 import copy
-
 import nbformat
 import test_browser
-import test_widget_callbacks
-from conftest import CPU_PATHS, NOTEBOOK_PATHS
+from conftest import CPU_PATHS, NBVAL_PATH, NOTEBOOK_PATHS
 from output_compare import differences
 
 
 def test_two_other_cpu_paths_are_taken():
-    paths = {test_widget_callbacks.ALONE_PATH, test_browser.CPU_PATH}
+    paths = {NBVAL_PATH, test_browser.CPU_PATH}
     assert len(paths) == 2 and paths <= set(CPU_PATHS)
     for env in CPU_PATHS.values():
         assert env["ATEN_CPU_CAPABILITY"] in ("default", "avx2") and "OMP_NUM_THREADS" in env

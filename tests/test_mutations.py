@@ -1,12 +1,14 @@
 """Break a scratch layer the way learners do and check that its notebook fails; run each lesson unmutated once,
-with the Scratch-class probe and the checker probe (tests/probes/) in the same run.
+with the Scratch-class probe, the checker probe and the widget probe (tests/probes/) in the same run.
 
 A parity claim that cannot fail proves nothing. Each mutation (listed per lesson in tests/per_lesson/lesson_NN.py)
 edits a lesson's scratch code (the original text must be there exactly once, so the list cannot silently go
 stale), runs the notebook's code cells from the mutated cell on, from the state an unmutated run has just before
 it (forks of a warm process, see forked_runs.py: a fraction of a second for most mutations instead of a whole run),
 and expects an AssertionError from one of the notebook's own parity checks. Each lesson also runs unmutated in
-the same runner, and must run clean there, its GPU cells included, run on the CPU (see with_gpu_branches_on_cpu).
+the same runner, alone in an empty folder (nothing of the repository importable), and must run clean there and
+leave no file; each GPU cell is run on the CPU too, in a fork from the state before it (see
+with_gpu_branches_on_cpu).
 """
 
 from __future__ import annotations
@@ -14,19 +16,12 @@ from __future__ import annotations
 import nbformat
 import pytest
 from conftest import LESSONS, ROOT, lesson_data, notebook_name
-from forked_runs import ForkServer
 from student import student_copy
-from test_student_copy import EXERCISE_RE
 from test_checkers import checker_cells
 from test_scratch_refusals import probed_cells
-
-
-@pytest.fixture(scope="module")
-def forks():
-    """One warm process per worker that runs each mutated notebook in a fork of itself (see forked_runs.py)."""
-    server = ForkServer()
-    yield server
-    server.close()
+from test_student_copy import EXERCISE_RE
+from test_widget_callbacks import REPORT as WIDGET_REPORT
+from test_widget_callbacks import check_widgets, probe_cell
 
 
 def code_sources(name):
@@ -35,9 +30,10 @@ def code_sources(name):
 
 
 GPU_GUARD = 'if DEVICE.type == "cuda":'
-# The GPU cells' code has never run where no GPU is lent (most CI machines): the unmutated run below runs it anyway,
-# with the CPU standing in for the GPU (the guard forced open, torch.cuda.get_device_name stubbed), so a typo or a
-# stale name in a GPU branch fails here. A GPU cell sized for a GPU gets smaller sizes here (each target must be
+# The GPU cells' code has never run where no GPU is lent (most CI machines): run_lesson runs it anyway, in a fork
+# from the state before each GPU cell, with the CPU standing in for the GPU (the guard forced open,
+# torch.cuda.get_device_name stubbed), then the rest of the lesson, so a typo or a stale name in a GPU branch
+# fails here. A GPU cell sized for a GPU gets smaller sizes here (each target must be
 # found, so the list cannot go stale): STAND_IN_SIZES in tests/per_lesson/lesson_NN.py.
 
 
@@ -54,9 +50,7 @@ def with_gpu_branches_on_cpu(name, cells, stand_in_sizes=()):
 
 
 def check_unmutated(run: dict, name: str) -> None:
-    assert run["error"] is None, (
-        f"{name} does not run clean in the forked runner, unmutated, GPU cells run on the CPU: {run['error']}"
-    )
+    assert run["error"] is None, f"{name} does not run clean alone in the forked runner, unmutated: {run['error']}"
 
 
 def student_cut(name) -> tuple[int, list[str], list[str]]:
@@ -72,17 +66,22 @@ def student_cut(name) -> tuple[int, list[str], list[str]]:
 def run_lesson(forks, name, data, cases) -> dict:
     """One request to the fork server (forked_runs.py) for everything this module checks of a lesson.
 
-    The unmutated run: the lesson's code cells in order, GPU cells run on the CPU (with_gpu_branches_on_cpu), with
-    two probes: every Scratch class collected after the cell that defines it and checked against its twin at the
-    end (test_scratch_refusals.py), and every exercise checker against right and wrong answers (test_checkers.py).
-    The probes only collect until the end, so the run's state before each lesson cell is what a plain run has
-    (GPU cells aside). Just before each mutated cell it forks once per mutation, and that fork runs the mutated cell
-    and the rest of the lesson as a CPU machine runs it (GPU cells skipped, no probes), from exactly that state. A mutation whose target is not found exactly once is not run (its test says so). The
-    unmutated run is also the student copy's: "student" holds its error and the exercise flags as they stand when
-    it reaches the solutions (the student copy is the lesson's code cells before them, check_student_copy)."""
+    The unmutated run: the lesson's code cells in order, as a CPU machine runs them, in an empty folder, with three
+    probes: every Scratch class collected after the cell that defines it and checked against its twin at the end
+    (test_scratch_refusals.py), every widget callback over its settings after the lesson's last cell
+    (test_widget_callbacks.py), and every exercise checker against right and wrong answers (test_checkers.py).
+    The probes only collect until the lesson has run, so the run's state before each lesson cell is what a plain
+    run has. Just before each mutated cell it forks once per mutation, and that fork runs the mutated cell and the
+    rest of the lesson (no probes), from exactly that state; so does each GPU cell with its guard forced open
+    (with_gpu_branches_on_cpu), as a GPU machine would run it. A mutation whose target is not found exactly once
+    is not run (its test says so). The unmutated run is also the student copy's: "student" holds its error and the
+    exercise flags as they stand when it reaches the solutions (the student copy is the lesson's code cells before
+    them, check_student_copy)."""
     plain = code_sources(name)
-    cells = with_gpu_branches_on_cpu(name, list(plain), data.STAND_IN_SIZES)
-    cells, origin = probed_cells(cells, getattr(data, "COMPLETE_LAYERS", ()))
+    on_gpu = with_gpu_branches_on_cpu(name, list(plain), data.STAND_IN_SIZES)
+    cells, origin = probed_cells(list(plain), getattr(data, "COMPLETE_LAYERS", ()))
+    cells.insert(-1, probe_cell())  # after the lesson, before the Scratch probe's verdict
+    origin.insert(-1, None)
     cells += checker_cells(getattr(data, "CHECKER_CASES", []))
     origin.append(None)
     at = {i: j for j, i in enumerate(origin) if i is not None}  # a lesson cell's index in the probed run
@@ -96,11 +95,12 @@ def run_lesson(forks, name, data, cases) -> dict:
             runnable.append((case, at[hits[0]], plain[hits[0]].replace(original, broken)))
         else:
             results[tuple(case)] = "target"
-    # A mutation's fork runs the rest of the lesson as a CPU machine would (GPU cells skipped, no probes): only
-    # the lesson's own assertions, as nbval runs them, may catch it.
+    gpu = [(at[i], src) for i, src in enumerate(on_gpu) if src != plain[i]]
+    # A fork runs the rest of the lesson as a CPU machine would (no probes): only the lesson's own assertions, as
+    # nbval runs them, may catch a mutation.
     rest = [plain[i] if i is not None else "pass" for i in origin]
-    answer = forks.run_mutations(cells, [(j, src) for _, j, src in runnable], report_before=(cut_at, flags),
-                                 report=["scratch_report", "checker_report"], rest=rest)
+    answer = forks.run_mutations(cells, [(j, src) for _, j, src in runnable] + gpu, report_before=(cut_at, flags),
+                                 report=["scratch_report", "checker_report", WIDGET_REPORT], rest=rest)
 
     def lesson_cell(error):  # the probed run's cell index → the lesson's code cell (or "a probe")
         if error is not None and isinstance(error.get("cell"), int) and error["cell"] >= 0:
@@ -108,9 +108,13 @@ def run_lesson(forks, name, data, cases) -> dict:
                      else origin[error["cell"]]}
         return error
 
-    for (case, _, _), result in zip(runnable, answer["mutations"]):
+    forked = answer["mutations"]
+    for (case, _, _), result in zip(runnable, forked):
         results[tuple(case)] = {**result, "error": lesson_cell(result["error"])}
-    results["unmutated"] = {"error": lesson_cell(answer["error"]), "report": answer.get("report")}
+    results["gpu"] = [{"cell": origin[j], "error": lesson_cell(r["error"])}
+                      for (j, _), r in zip(gpu, forked[len(runnable):])]
+    results["unmutated"] = {"error": lesson_cell(answer["error"]), "report": answer.get("report"),
+                            "files": answer.get("files")}
     results["student"] = {"error": answer["error"], "cut": cut_at, "flags": answer.get("report_before")}
     return results
 
@@ -167,8 +171,24 @@ def lesson_class(lesson: str):
         def test_student_copy_runs_with_the_exercises_unanswered(self, mutated):
             check_student_copy(mutated, name)
 
-        def test_unmutated_lesson_runs_clean_gpu_cells_included_on_the_cpu(self, unmutated):
+        def test_unmutated_lesson_runs_alone_and_clean(self, unmutated):
             check_unmutated(unmutated, name)
+
+        def test_writes_no_file(self, unmutated):
+            check_unmutated(unmutated, name)
+            assert unmutated["files"] == [], f"{name} left files in its folder: {unmutated['files']}"
+
+        def test_gpu_cells_run_on_the_cpu_standing_in(self, mutated):
+            assert mutated["gpu"], f"{name}: no GPU cell was run"
+            for run in mutated["gpu"]:
+                assert run["error"] is None, (
+                    f"{name}: GPU cell (code cell {run['cell']}) run on the CPU standing in for a GPU, then the rest "
+                    f"of the lesson: {run['error']}")
+
+        def test_every_widget_callback_survives_every_setting(self, unmutated, record_property):
+            check_unmutated(unmutated, name)
+            nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+            check_widgets(name, nb, unmutated["report"][WIDGET_REPORT], record_property)
 
         def test_scratch_classes_match_torch_or_refuse_clearly(self, unmutated):
             check_unmutated(unmutated, name)

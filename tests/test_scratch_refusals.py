@@ -13,16 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forked_runs import ForkServer
 
 PROBE = (Path(__file__).parent / "probes" / "scratch_probe.py").read_text()
-
-
-@pytest.fixture(scope="module")
-def forks():
-    server = ForkServer()
-    yield server
-    server.close()
 
 
 def probed_cells(cells: list[str], complete: tuple = ()) -> tuple[list[str], list[int | None]]:

@@ -1,37 +1,30 @@
-"""Each lesson alone in an empty folder, then every widget callback over the settings its controls allow.
+"""Every widget callback of every lesson over the settings its controls allow: no exception, always a readable output.
 
-Alone: the notebook runs in a fresh kernel in an empty folder (as Colab opens it) with no error, within its
-30 s budget (README rule 11, kernel start included), and writes no file. The widget check below then runs
-in that same kernel, so the lesson is executed once for both checks.
+nbval runs the widget cell, but the callback runs inside `interactive.update`, which catches any exception and shows
+it in the widget's output area: nbval never sees it, and a learner who moves a slider to its end gets a traceback
+instead of a picture. So, after each lesson has run, tests/probes/widget_probe.py runs as one more cell in the same
+process: it calls every widget callback over the values of its controls (the full grid when small, else a sweep,
+the edge grid or its corners, and seeded random settings) and reports every call that raises, prints nothing,
+returns None without a message, prints a traceback, writes to stderr or warns (its docstring says how values are
+chosen). That cell is part of the lesson's unmutated run in tests/test_mutations.py (a fork of a warm process, in
+an empty folder: the lesson is run once there for everything it checks), whose
+TestLessonNN::test_every_widget_callback_survives_every_setting calls check_widgets() below.
 
-Widgets: no exception, always a readable output. nbval runs the widget cell, but the callback runs inside
-`interactive.update`, which catches any exception and shows it in the widget's output area: nbval never sees it,
-and a learner who moves a slider to its end gets a traceback instead of a picture. So, for each lesson, this test
-runs the whole notebook in one fresh kernel of this Python, in an empty folder (ci/nbtools.py's runner, the one
-the build uses), and then, in that same kernel, tests/probes/widget_probe.py as one more cell: it calls every
-widget callback over the values of its controls (the full grid when small, else a sweep, the edge grid or its
-corners, and seeded random settings) and reports every call that raises, prints nothing, returns None without a
-message, prints a traceback, writes to stderr or warns (its docstring says how values are chosen).
-
-Two tests show that the check can fail: one plants `raise` in a lesson's callback for one value of one control
-(found by parsing the widget cell, so it follows the lesson) and expects exactly those calls reported; one runs
-a made-up notebook with a callback for each kind of problem and expects each reported as its kind.
+Two tests here show that the check can fail: one plants `raise` in a lesson's callback for one value of one control
+(found by parsing the widget cell, so it follows the lesson) and expects exactly those calls reported; one runs a
+made-up notebook with a callback for each kind of problem and expects each reported as its kind.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import CPU_PATHS, NOTEBOOK_PATHS
-from nbtools import run_in_fresh_kernel
-from output_compare import differences
+from conftest import NOTEBOOK_PATHS
 
 FULL_GRID_MAX = 300      # a grid up to this many calls is called in full
 RANDOM_COMBOS = 12       # otherwise: sweep + edge grid + this many seeded random combinations (the sweep and the
@@ -39,49 +32,37 @@ RANDOM_COMBOS = 12       # otherwise: sweep + edge grid + this many seeded rando
 EDGE_GRID_MAX = 100      # a bigger edge grid gives way to its 2^k corners
 DENSE_MAX = 64           # a control with more values than this is sampled (its ends always kept)
 CALL_TIMEOUT_S = 10.0    # one call (render included) stopped after this: a widget that slow is broken anyway
-ALONE_BUDGET_S = 30.0    # the lesson alone, kernel start included, on the 2-core CI machine (README rule 11)
-ALONE_PATH = "generic"    # the alone run takes this CPU kernel path (conftest.CPU_PATHS), not nbval's
-LESSON_BUDGET_S = 60.0   # notebook run + every call, per lesson (8 s for lesson 01, 13 s for 02 on 2 CPU cores)
-MARK = "WIDGET_CHECK_JSON "
+SWEEP_BUDGET_S = 30.0    # every call of a lesson's widgets (lesson 09's, the slowest: ~6 s on 2 CPU cores)
 
 # A widget in the source, `interactive(callback, ...)` or `interact(callback, ...)`: the callback's name.
 WIDGET_RE = re.compile(r"\binteractive\(\s*(\w+)\s*[,)]|\binteract(?:_manual)?\(\s*(\w+)\s*[,)]")
 
 PROBE = Path(__file__).resolve().parent / "probes" / "widget_probe.py"
+REPORT = "widget_report"
 
 
-def checker_cell(**overrides) -> nbformat.NotebookNode:
-    """One more cell for the notebook: the source of tests/probes/widget_probe.py, compiled in the kernel under
-    the module's file name (a traceback in it points at the module's lines) into a namespace of its own, then
-    widget_check(params). Its only output is one line: MARK + JSON."""
+def probe_cell(**overrides) -> str:
+    """One more cell for a lesson's run: the source of tests/probes/widget_probe.py, compiled under the module's
+    file name (a traceback in it points at the module's lines) into a namespace of its own, then widget_check().
+    It leaves `widget_report`: the summary as JSON, or "FAILED: <traceback>" if the probe itself broke."""
     params = {"FULL_GRID_MAX": FULL_GRID_MAX, "RANDOM_COMBOS": RANDOM_COMBOS, "EDGE_GRID_MAX": EDGE_GRID_MAX,
-              "DENSE_MAX": DENSE_MAX, "CALL_TIMEOUT_S": CALL_TIMEOUT_S, "MARK": MARK, "MAX_REPORTED": 500}
+              "DENSE_MAX": DENSE_MAX, "CALL_TIMEOUT_S": CALL_TIMEOUT_S, "MAX_REPORTED": 500}
     params.update(overrides)
-    return nbformat.v4.new_code_cell(
-        "_widget_probe = {}\n"
-        f"exec(compile({PROBE.read_text()!r}, {str(PROBE)!r}, 'exec'), _widget_probe)\n"
-        f"_widget_probe['widget_check']({params!r})\n"
-        "del _widget_probe")
+    return (
+        "try:\n"
+        "    _widget_probe = {}\n"
+        f"    exec(compile({PROBE.read_text()!r}, {str(PROBE)!r}, 'exec'), _widget_probe)\n"
+        f"    {REPORT} = __import__('json').dumps(_widget_probe['widget_check']({params!r}))\n"
+        "except Exception:\n"
+        f"    {REPORT} = 'FAILED: ' + __import__('traceback').format_exc()\n"
+        "finally:\n"
+        "    _widget_probe = None\n")
 
 
-def run_checker(nb: nbformat.NotebookNode, allow_errors: bool = False, env: dict | None = None,
-                **overrides) -> tuple[dict, float, dict]:
-    """Run nb in a fresh kernel, then the widget probe in the same kernel; return (its summary, seconds in all, the lesson's
-    own run: seconds, files it left in its empty folder, the CPU path torch took, and the notebook as run)."""
-    nb = copy.deepcopy(nb)
-    nb.cells.append(checker_cell(**overrides))
-    t0 = time.perf_counter()
-    lesson = run_in_fresh_kernel(nb, allow_errors=allow_errors, lesson_cells=len(nb.cells) - 1, env=env)
-    lesson["notebook"] = nb
-    seconds = time.perf_counter() - t0
-    outputs = nb.cells[-1].outputs
-    errors = [o for o in outputs if o.output_type == "error"]
-    assert not errors, "the widget checker itself failed:\n" + "\n".join(
-        f"{o.ename}: {o.evalue}\n" + "\n".join(o.traceback[-3:]) for o in errors)
-    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout")
-    lines = [ln for ln in text.splitlines() if ln.startswith(MARK)]
-    assert len(lines) == 1, f"the widget checker printed no summary; its output was:\n{text[-2000:]}"
-    return json.loads(lines[0][len(MARK):]), seconds, lesson
+def summary_of(report: str | None) -> dict:
+    assert report is not None, "the widget probe never ran (the lesson's run stopped before it)"
+    assert not report.startswith("FAILED: "), "the widget probe itself failed:\n" + report[len("FAILED: "):]
+    return json.loads(report)
 
 
 def widget_callbacks_in_source(nb: nbformat.NotebookNode) -> list[str]:
@@ -98,69 +79,42 @@ def describe(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def check_cpu_path(path, stored: nbformat.NotebookNode, run: dict, cpu_path: str) -> None:
-    """The run took the CPU path it was sent on, and every output nbval compares is the stored one."""
-    want = CPU_PATHS[cpu_path]["ATEN_CPU_CAPABILITY"].upper()
-    assert run["cpu_capability"] == want, \
-        f"{path.name}: asked torch for the {want} kernels, it ran {run['cpu_capability']!r}"
-    diffs = differences(stored.cells, run["notebook"].cells)
-    assert not diffs, (
-        f"{path.name}: on the CPU path {cpu_path} ({CPU_PATHS[cpu_path]}) these outputs differ from the stored "
-        "ones (the numerical policy in the README: float64 for exactness, no float32 bitwise claims across "
-        "kernels, training runs in float64 or output-ignored):\n  " + "\n  ".join(diffs))
+def check_widgets(name: str, nb: nbformat.NotebookNode, report: str | None, record_property=None) -> None:
+    """The widget probe's verdict on a lesson (its report, from the lesson's run): every widget in the source was
+    found live and checked, no call failed, the calls within SWEEP_BUDGET_S."""
+    summary = summary_of(report)
+    text = describe(summary)
+    seconds = sum(w["seconds"] for w in summary["widgets"])
+    print(f"{name}: {sum(w['calls'] for w in summary['widgets'])} callback calls in {seconds:.1f} s\n{text}")
+    if record_property is not None:
+        record_property("seconds", round(seconds, 1))
+        record_property("calls", {w["label"]: w["calls"] for w in summary["widgets"]})
 
-
-def lesson_class(path: Path):
-    """One test class per lesson, so that `--dist loadscope` spreads the lessons over the xdist workers."""
-
-    class Lesson:
-        def test_runs_alone_then_every_widget_callback_survives_every_setting(self, record_property):
-            """The lesson alone in an empty folder (as Colab opens it): no error, within its budget, no file
-            written; then, in the same kernel, every widget callback over every setting."""
-            check_alone_and_widgets(path, record_property)
-
-    Lesson.__name__ = Lesson.__qualname__ = f"TestLesson{path.name[:2]}"
-    return Lesson
-
-
-def check_alone_and_widgets(path: Path, record_property) -> None:
-    nb = nbformat.read(path, as_version=4)
-    summary, seconds, lesson = run_checker(nb, env=CPU_PATHS[ALONE_PATH])
-    print(f"{path.name}: {lesson['seconds']:.1f} s alone in an empty folder (kernel start included), "
-          f"CPU path {ALONE_PATH} ({lesson['cpu_capability']})")
-    record_property("seconds_alone", round(lesson["seconds"], 1))
-    assert lesson["seconds"] <= ALONE_BUDGET_S, \
-        f"{path.name} took {lesson['seconds']:.1f} s alone, over its {ALONE_BUDGET_S:.0f} s budget"
-    assert lesson["files"] == [], f"{path.name} wrote files: {lesson['files']}"
-    # The same kernel ran the lesson on another CPU kernel path than nbval's: its outputs must be nbval's too.
-    check_cpu_path(path, nb, lesson, ALONE_PATH)
-    report = describe(summary)
-    print(f"{path.name}: {sum(w['calls'] for w in summary['widgets'])} callback calls, {seconds:.1f} s "
-          f"(notebook run included)\n{report}")
-    record_property("seconds", round(seconds, 1))
-    record_property("calls", {w["label"]: w["calls"] for w in summary["widgets"]})
-
-    assert summary["widgets"], f"{path.name}: no ipywidgets.interactive found after running the notebook"
+    assert summary["widgets"], f"{name}: no ipywidgets.interactive found after running the notebook"
     tested = {w["callback"] for w in summary["widgets"]}
     missing = sorted(set(widget_callbacks_in_source(nb)) - tested)
-    assert not missing, f"{path.name}: widget callback(s) {missing} in the source, but no live interactive uses them"
+    assert not missing, f"{name}: widget callback(s) {missing} in the source, but no live interactive uses them"
 
     if summary["n_failures"]:
         by_kind: dict[str, list[dict]] = {}
         for f in summary["failures"]:
             by_kind.setdefault(f["kind"], []).append(f)
-        msg = [(f"{path.name}: {summary['n_failures']} problem(s) in widget callbacks (an error inside a widget "
+        msg = [(f"{name}: {summary['n_failures']} problem(s) in widget callbacks (an error inside a widget "
                 f"never reaches nbval; a learner sees it when moving the control):")]
         for kind, fs in by_kind.items():
             msg.append(f"  {kind}: {len(fs)} reported, e.g.")
             msg += [f"    {f['call']}\n      → {f['detail']}" for f in fs[:5]]
-        pytest.fail("\n".join(msg) + "\n" + report, pytrace=False)
+        pytest.fail("\n".join(msg) + "\n" + text, pytrace=False)
 
-    assert seconds <= LESSON_BUDGET_S, f"{path.name}: the widget check took {seconds:.1f} s (budget {LESSON_BUDGET_S:.0f} s)"
+    assert seconds <= SWEEP_BUDGET_S, f"{name}: the widget calls took {seconds:.1f} s (budget {SWEEP_BUDGET_S:.0f} s)"
 
 
-for _path in NOTEBOOK_PATHS:
-    globals()[f"TestLesson{_path.name[:2]}"] = lesson_class(_path)
+def run_probe(forks, cells: list[str], keep_going: bool = False, **overrides) -> dict:
+    """The cells, then the widget probe, in a fork of the warm process (conftest's `forks`): the summary."""
+    run = forks.run(cells + [probe_cell(**overrides)], timeout=300, report=[REPORT], keep_going=keep_going)
+    if not keep_going:
+        assert run["error"] is None, f"the cells did not run clean: {run['error']}"
+    return summary_of(run["report"][REPORT])
 
 
 # ---- the check can fail --------------------------------------------------------------------------------------
@@ -231,7 +185,7 @@ def plant_failure(nb: nbformat.NotebookNode) -> tuple[str, str, object]:
     raise LookupError("no `widgets.interactive(callback, name=Control(...))` with a readable control")
 
 
-def test_the_check_catches_a_failing_setting():
+def test_the_check_catches_a_failing_setting(forks):
     for path in NOTEBOOK_PATHS:  # the first lesson whose widget call can be read
         nb = nbformat.read(path, as_version=4)
         try:
@@ -246,7 +200,7 @@ def test_the_check_catches_a_failing_setting():
     last = max(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
         (m.group(1) or m.group(2)) == callback for m in WIDGET_RE.finditer(c.source)))
     nb.cells = nb.cells[:last + 1]
-    summary, _, _ = run_checker(nb, allow_errors=True)
+    summary = run_probe(forks, [c.source for c in nb.cells if c.cell_type == "code"], keep_going=True)
     widgets_ = [w for w in summary["widgets"] if w["callback"] == callback]
     assert widgets_, f"{callback} not found by the checker"
     failures = [f for f in summary["failures"] if f["widget"] in {w["label"] for w in widgets_}]
@@ -338,10 +292,8 @@ def via_interact(m=0):
 ]
 
 
-def test_the_check_reports_each_kind_of_problem():
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in SYNTHETIC]
-    summary, _, _ = run_checker(nb, CALL_TIMEOUT_S=2.0, RANDOM_COMBOS=10)
+def test_the_check_reports_each_kind_of_problem(forks):
+    summary = run_probe(forks, SYNTHETIC, CALL_TIMEOUT_S=2.0, RANDOM_COMBOS=10)
     calls = {w["callback"]: w["calls"] for w in summary["widgets"]}
     assert calls.keys() == {"sound", "broken", "starts_invalid", "via_interact", "odd"}, calls
     assert calls["broken"] == 10 and calls["starts_invalid"] == 4 and calls["via_interact"] == 3, calls

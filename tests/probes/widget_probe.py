@@ -1,5 +1,6 @@
 """Call every widget callback of a lesson over the settings its controls allow (run in the lesson's kernel by
-tests/test_widget_callbacks.py, after the lesson itself; its source is sent as one more cell).
+tests/test_widget_callbacks.py's probe_cell(), after the lesson itself, in the unmutated run of
+tests/test_mutations.py; its source is sent as one more cell).
 
   * finds every `ipywidgets.interactive` (also those made by `interact`), wherever it is kept, and reads its
     callback (`w.f`) and its controls (`w.kwargs_widgets`);
@@ -16,8 +17,8 @@ tests/test_widget_callbacks.py, after the lesson itself; its source is sent as o
   * captures, for each call, stdout, stderr, warnings and rich displays; draws every matplotlib figure the call
     leaves open or shows (the inline backend would, so an error at draw time counts) and closes it; reseeds
     random, torch and numpy before each call, so a run is reproducible;
-  * prints one line: MARK + a JSON summary (calls per widget, how many returned a dict or None, the slowest call,
-    the failures with their arguments).
+  * returns a summary (calls per widget, how many returned a dict or None, the slowest call, the failures with
+    their arguments), JSON-ready.
 
 A call fails when it raises (or runs longer than CALL_TIMEOUT_S); prints and displays nothing; returns None
 without a message (no word in what it printed); prints a traceback; writes to stderr or warns; returns something
@@ -28,7 +29,6 @@ import contextlib
 import gc
 import io
 import itertools
-import json
 import math
 import random
 import re
@@ -275,7 +275,7 @@ def problems(rec):
 
 
 def widget_check(P):
-    """Check every widget of the notebook in this kernel; print MARK + the JSON summary."""
+    """Check every widget of the notebook in this namespace; return the summary."""
     from IPython import get_ipython
 
     ip = get_ipython()
@@ -331,4 +331,4 @@ def widget_check(P):
                     fail(label, shown_call, kwargs, kind, detail)
             info["seconds"] = round(time.perf_counter() - t_widget, 2)
             summary["widgets"].append(info)
-    print(P["MARK"] + json.dumps(summary))
+    return summary
