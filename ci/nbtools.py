@@ -16,10 +16,11 @@ A markdown cell that refers to `attachment:NAME.png` gets figures/NAME.png embed
 wherever the notebook is opened alone (JupyterLab, Colab, GitHub).
 
 The notebook runner (KernelRun, run_in_fresh_kernel, execute) is the one way a notebook is run in a fresh kernel:
-by the build, by tests/test_widget_callbacks.py (the lesson alone, then its widgets), tests/test_cpu_paths.py and
-ci/check_torch.py (a kernel of another Python). The mutation, checker, Scratch-probe and student-copy runs take the
-fast path instead, tests/forked_runs.py: forks of one warm process that has imported torch (~1 s a run instead of
-~4 s through a fresh kernel), for running a lesson many times where the kernel's messaging is not what is tested.
+by the build, by tests/test_template.py (the template built and run alone) and ci/check_torch.py (a kernel of
+another Python). nbval runs the lessons in the suite with its own kernel. The mutation, checker, Scratch-probe,
+widget-probe and student-copy runs take the fast path instead, tests/forked_runs.py: forks of one warm process that
+has imported torch (~1 s a run instead of ~4 s through a fresh kernel), for running a lesson many times where the
+kernel's messaging is not what is tested.
 """
 
 from __future__ import annotations
@@ -128,9 +129,8 @@ def build_notebook(source_path: Path) -> nbformat.NotebookNode:
 
 # ---- the notebook runner ---------------------------------------------------------------------------------------
 #
-# One way to run a notebook in a fresh kernel, used by the build (execute), the lesson-alone and widget test
-# (tests/test_widget_callbacks.py), the CPU-path test (tests/test_cpu_paths.py) and ci/check_torch.py (a kernel of
-# another Python). The mutation runs do not come here: they fork one warm process per run (tests/forked_runs.py,
+# One way to run a notebook in a fresh kernel, used by the build (execute), the template's test
+# (tests/test_template.py) and ci/check_torch.py (a kernel of another Python). The mutation runs do not come here: they fork one warm process per run (tests/forked_runs.py,
 # ~1 s a run instead of ~4 s through a fresh kernel), the fast path for running a lesson many times.
 #
 # Why not nbclient's NotebookClient.execute: its asyncio polling sometimes misses the reply to a cell that creates
