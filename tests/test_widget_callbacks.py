@@ -32,7 +32,7 @@ RANDOM_COMBOS = 12       # otherwise: sweep + edge grid + this many seeded rando
 EDGE_GRID_MAX = 100      # a bigger edge grid gives way to its 2^k corners
 DENSE_MAX = 64           # a control with more values than this is sampled (its ends always kept)
 CALL_TIMEOUT_S = 10.0    # one call (render included) stopped after this: a widget that slow is broken anyway
-SWEEP_BUDGET_S = 30.0    # every call of a lesson's widgets (lesson 09's, the slowest: ~6 s on 2 CPU cores)
+SWEEP_BUDGET_S = 45.0    # every call of a lesson's widgets (lesson 11's, the slowest: ~15 s on 2 CPU cores)
 
 # A widget in the source, `interactive(callback, ...)` or `interact(callback, ...)`: the callback's name.
 WIDGET_RE = re.compile(r"\binteractive\(\s*(\w+)\s*[,)]|\binteract(?:_manual)?\(\s*(\w+)\s*[,)]")
