@@ -7,7 +7,8 @@ tests/ reaches only the items under tests/, and `pytest notebooks/01_one_step.ip
   a check that another CPU gives the same outputs (tests/test_cpu_paths.py; the browser test runs a third path).
 - Each notebook is followed by one more item, "runs within 30 s": the sum of its cells' times under nbval, kernel
   start included (README rule 11).
-- The heaviest test classes first (tests/test_browser.py, tests/test_mutations.py: a lesson each, 10-45 s), so that
+- The heaviest test classes first (tests/test_browser.py, tests/test_mutations.py: a lesson each, 10-45 s; the
+  biggest lessons first), so that
   `--dist loadscope` (with --no-loadscope-reorder, as ci/test.sh runs it) fills the end with short tests instead of
   leaving one worker alone with a long class.
 """
@@ -15,8 +16,11 @@ tests/ reaches only the items under tests/, and `pytest notebooks/01_one_step.ip
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+LESSON_SOURCES = Path(__file__).resolve().parent.parent / "lessons"
 
 # Other CPU kernel paths than the machine's best one (on which the build stores the outputs): each notebook is
 # re-run under these and must give the stored outputs. nbval runs "generic" (set below, for its kernels), the
@@ -85,10 +89,20 @@ def pytest_collection_modifyitems(session, config, items):
                 budget = LessonBudget.from_parent(item.parent, name=f"runs within {LESSON_BUDGET_S:.0f} s")
                 budget.n_cells = cells[item.parent.nodeid]
                 out.append(budget)
-    weight = {"test_browser.py": 0, "test_mutations.py": 1}  # the longest classes, by measurement; the rest after
+    # The longest classes, by measurement (a lesson each, 10-45 s), first: the browser lessons (kept together: each
+    # worker starts JupyterLab and Chromium once for them), then the forked runs; in each, the biggest lesson first
+    # (the size of its source in lessons/ follows its run time: 10, 08, 09 are the longest). Then the notebooks under
+    # nbval, the same way; the rest after.
+    weight = {"test_browser.py": 0, "test_mutations.py": 1}
 
     def order(item):
         module = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
-        return weight.get(module, 2)
+        if module.endswith(".ipynb"):  # then the notebooks under nbval, the biggest first too
+            rank, lesson = 2, module[:2]
+        else:
+            rank = weight.get(module, 3)
+            lesson = item.nodeid.split("::TestLesson")[1][:2] if "::TestLesson" in item.nodeid else None
+        sources = sorted(LESSON_SOURCES.glob(f"{lesson}_*.py")) if lesson else []
+        return rank, -(sources[0].stat().st_size if sources else 0)
 
     items[:] = sorted(out, key=order)  # stable: each scope's items stay together and in order
