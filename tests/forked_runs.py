@@ -22,7 +22,7 @@ Protocol: the server reads one JSON line per request from stdin and answers one 
   the mutated cell i and the cells after it (or, with "rest": [...] as long as "cells", rest[i + 1:]). So a mutation's run starts from exactly the state an unmutated run has
   before cell i (the same cells ran, in the same order, in the same process), without re-running cells 0..i-1:
   the mutation tests take a fraction of the time of one full run per mutation. Cell indices in the answers are
-  the notebook's. {"report_before": {"cell": i, "names": [...]}} adds "report_before": str() of each name just
+  the notebook's; "files" as for a run. {"report_before": {"cell": i, "names": [...]}} adds "report_before": str() of each name just
   before cell i of the unmutated run (the student copy's verdicts: see test_mutations.py). Everything runs on one thread (OMP_NUM_THREADS=1: a fork of a process whose OpenMP pool is
   running can hang); these runs check for errors, not printed digits.
 """
@@ -169,7 +169,9 @@ class ForkServer:
     def __init__(self, drop_env: dict | None = None) -> None:
         """drop_env: variables of this environment the server must not inherit (conftest.NBVAL_ENV)."""
         env = {k: v for k, v in os.environ.items() if k not in (drop_env or {})}
-        env.update(MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+        # Every fork's empty folder (tempfile.mkdtemp) goes under this one, removed when the server closes.
+        self.tmp = tempfile.TemporaryDirectory(prefix="rnn-forks-")
+        env.update(MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", TMPDIR=self.tmp.name)
         self.proc = subprocess.Popen(
             [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
@@ -204,6 +206,7 @@ class ForkServer:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self.tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,8 @@ tests/ reaches only the items under tests/, and `pytest notebooks/01_one_step.ip
 - Each notebook is followed by one more item, "runs within 30 s": the sum of its cells' times under nbval, kernel
   start included (README rule 11).
 - The heaviest test classes first (tests/test_browser.py, tests/test_mutations.py: a lesson each, 10-45 s; the
-  biggest lessons first), so that
-  `--dist loadscope` (with --no-loadscope-reorder, as ci/test.sh runs it) fills the end with short tests instead of
-  leaving one worker alone with a long class.
+  biggest lessons first), so that `--dist loadscope` (with --no-loadscope-reorder, as ci/test.sh runs it) fills the
+  end with short tests instead of leaving one worker alone with a long class.
 """
 
 from __future__ import annotations

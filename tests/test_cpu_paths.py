@@ -18,6 +18,7 @@ nbval's kernels do take the path they are given).
 from __future__ import annotations
 
 import copy
+
 import nbformat
 import test_browser
 from conftest import CPU_PATHS, NBVAL_PATH, NOTEBOOK_PATHS

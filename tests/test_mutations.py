@@ -63,6 +63,16 @@ def student_cut(name) -> tuple[int, list[str], list[str]]:
     return len(copy_cells), flags, copy_cells
 
 
+def with_probes(plain: list[str], complete=(), checker_cases=()) -> tuple[list[str], list[int | None]]:
+    """The lesson's code cells with the three probes around them, and for each cell the index of the lesson's own
+    cell (None: a probe's): the Scratch-class probe (collects after each cell that defines a Scratch class, checks
+    at the end), the widget probe after the lesson's last cell, the checker probe last."""
+    cells, origin = probed_cells(list(plain), complete)
+    cells.insert(-1, probe_cell())  # after the lesson, before the Scratch probe's verdict
+    origin.insert(-1, None)
+    return cells + checker_cells(checker_cases), origin + [None]
+
+
 def run_lesson(forks, name, data, cases) -> dict:
     """One request to the fork server (forked_runs.py) for everything this module checks of a lesson.
 
@@ -79,11 +89,7 @@ def run_lesson(forks, name, data, cases) -> dict:
     them, check_student_copy)."""
     plain = code_sources(name)
     on_gpu = with_gpu_branches_on_cpu(name, list(plain), data.STAND_IN_SIZES)
-    cells, origin = probed_cells(list(plain), getattr(data, "COMPLETE_LAYERS", ()))
-    cells.insert(-1, probe_cell())  # after the lesson, before the Scratch probe's verdict
-    origin.insert(-1, None)
-    cells += checker_cells(getattr(data, "CHECKER_CASES", []))
-    origin.append(None)
+    cells, origin = with_probes(plain, getattr(data, "COMPLETE_LAYERS", ()), getattr(data, "CHECKER_CASES", []))
     at = {i: j for j, i in enumerate(origin) if i is not None}  # a lesson cell's index in the probed run
     cut, flags, _ = student_cut(name)
     cut_at = at.get(cut, len(cells))

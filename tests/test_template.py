@@ -21,8 +21,7 @@ import test_notebook_rules as rules
 import test_widget_callbacks as widget_test
 from conftest import CPU_PATHS, LESSON_BUDGET_S, NBVAL_PATH, ROOT, load
 from nbtools import LESSONS, build_notebook, run_in_fresh_kernel
-from test_checkers import checker_cells
-from test_scratch_refusals import probed_cells
+from test_mutations import with_probes
 
 TEMPLATE = ROOT / "lessons" / "TEMPLATE.py"
 
@@ -78,10 +77,8 @@ def forked(built, forks):
     """The template's code run as test_mutations.py runs a lesson's: probes around it, in a fork."""
     path, nb, _ = built
     cells = [rules.source(c) for c in rules.code_cells(nb)]
-    probed, _ = probed_cells(list(cells))
-    probed.insert(-1, widget_test.probe_cell())
     data = per_lesson_example()
-    run = forks.run(probed + checker_cells(data["CHECKER_CASES"]), timeout=120,
+    run = forks.run(with_probes(cells, checker_cases=data["CHECKER_CASES"])[0], timeout=120,
                     report=["scratch_report", "checker_report", widget_test.REPORT])
     return cells, data, run
 
