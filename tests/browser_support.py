@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -102,6 +103,7 @@ class LabServer:
     root: Path
     log_path: Path
     kernel_pids: set[int] = field(default_factory=set)
+    shutdowns: list[threading.Thread] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -144,15 +146,24 @@ class LabServer:
         raise AssertionError(f"no kernel process for {notebook_name} (kernel {kernel_ids[0]}) under the server")
 
     def shutdown_sessions(self, notebook_name: str) -> None:
-        """Stop the kernel of a notebook's session (closing its browser tab leaves the kernel running)."""
-        try:
-            for s in self.api("GET", "/api/sessions"):
-                if s.get("path") == notebook_name:
-                    self.api("DELETE", f"/api/sessions/{s['id']}", timeout=30)
-        except (OSError, urllib.error.URLError):
-            pass
+        """Stop the kernel of a notebook's session (closing its browser tab leaves the kernel running). The server
+        answers once the kernel has exited (~1.5 s: the kernel tears torch down): that wait runs on a thread of its
+        own, while the next lesson opens; stop() waits for it."""
+        def shutdown() -> None:
+            try:
+                for s in self.api("GET", "/api/sessions"):
+                    if s.get("path") == notebook_name:
+                        self.api("DELETE", f"/api/sessions/{s['id']}", timeout=30)
+            except (OSError, urllib.error.URLError):
+                pass
+
+        thread = threading.Thread(target=shutdown, name=f"shutdown {notebook_name}", daemon=True)
+        thread.start()
+        self.shutdowns.append(thread)
 
     def stop(self) -> None:
+        for thread in self.shutdowns:  # the kernels' own shutdowns first, then the server's
+            thread.join(timeout=SERVER_STOP_S)
         if self.proc.poll() is None:
             try:
                 self.api("POST", "/api/shutdown", timeout=SERVER_STOP_S)
