@@ -242,8 +242,8 @@ class ScratchRNNBase(nn.Module):
 
 # %% hidden
 # Plumbing on the main path: torch's checks in front of the core's __init__ and forward, all_weights, torch's repr
-# and flatten_parameters (cuDNN's weight packing: nothing to do for a loop). "Going deeper" after section 3 explains
-# the checks and shows their errors beside torch's. Re-running this cell replaces the checks; it never stacks them.
+# and flatten_parameters (cuDNN's weight packing: nothing to do for a loop). "Going deeper" at the end of section 3
+# explains the checks and shows their errors beside torch's. Re-running this cell replaces the checks; it never stacks them.
 def checked(method, check):
     """method, preceded by check(self, *args): the check raises on bad input, else the method runs unchanged."""
     method = getattr(method, "__wrapped__", method)  # the unchecked method, if this cell ran before
@@ -361,7 +361,7 @@ try:
     ScratchRNNBase("GRU", d, H, proj_size=P)
     raise AssertionError("a GRU with proj_size was accepted: the checks are not in front of __init__")
 except ValueError as err:
-    print(f"✓ checks attached (details: Going deeper, after section 3); e.g. a GRU with proj_size → ValueError: {err}")
+    print(f"✓ checks attached (details: Going deeper, at the end of section 3); e.g. a GRU with proj_size → ValueError: {err}")
 
 # %% [markdown]
 # The three layers are constructors only, with torch's argument names, order and defaults. `nn.RNN` and `nn.GRU`
@@ -580,54 +580,6 @@ for label, (mode, extra) in MODES.items():
 print("✓ dropout between 3 layers, every mode (batched, batch_first, packed, unbatched: same seed, same output and "
       "h_n); eval mode = dropout 0: all as torch")
 
-# %% [markdown]
-# **The grid**: every cell (the LSTM also with `proj_size`) × `num_layers` 1, 2 × `bidirectional` × `batch_first` ×
-# `bias` × input (batched, unbatched, packed with unsorted lengths) × `hx` (given, `None`): 480 settings, each in
-# float64 (|Δ| ≤ 1e-12) and float32 (`assert_close`'s defaults), with `parity`. Then sorted packed input.
-
-# %% hidden
-def run_grid(max_failures=3):
-    """Every setting, both dtypes; stops at the third failing run (enough to see the pattern, and quick)."""
-    runs, tensors, failures = 0, 0, []
-    for (label, (mode, extra)), dtype in itertools.product(MODES.items(), (torch.float64, torch.float32)):
-        TorchClass, _, mode_kw = TWINS[mode]
-        for L, bidir, batch_first, bias in itertools.product((1, 2), (False, True), (False, True), (True, False)):
-            t_rnn = TorchClass(d, H, L, bias=bias, batch_first=batch_first, bidirectional=bidir, dtype=dtype,
-                               **mode_kw, **extra)
-            s_rnn = twin(t_rnn)
-            for kind, give_hx in itertools.product(("batched", "unbatched", "packed"), (True, False)):
-                try:
-                    tensors += parity(s_rnn, t_rnn, *random_call(t_rnn, kind, give_hx),
-                                      **(EXACT if dtype == torch.float64 else {}))
-                    runs += 1
-                except Exception as err:  # collected: the verdict names the settings that fail
-                    failures.append(f"{label}, L={L}, bidirectional={bidir}, batch_first={batch_first}, bias={bias}, "
-                                    f"{kind}, hx {'given' if give_hx else 'None'}, {dtype}: "
-                                    f"{type(err).__name__}: {str(err).strip().splitlines()[0]}")
-                    if len(failures) == max_failures:
-                        return runs, tensors, failures
-    return runs, tensors, failures
-
-
-threads = torch.get_num_threads()
-torch.set_num_threads(1)  # 960 runs on tiny tensors: one thread is fastest, and a busy CPU cannot stall it
-try:
-    runs, tensors, failures = run_grid()
-finally:
-    torch.set_num_threads(threads)
-assert not failures, "runs that differ from torch (the grid stops at the third):\n  " + "\n  ".join(failures)
-assert runs == 960
-print(f"✓ {runs // 2} settings × float64 (|Δ| ≤ 1e-12) and float32: all equal torch's, {tensors:,} tensors "
-      "(outputs, h_n, c_n, gradients of input, h0, c0, every parameter)")
-
-# %% hidden
-# Sorted lengths with the default enforce_sorted=True (no index tensors; the longest, 4, shorter than the padding).
-for label, (mode, extra) in MODES.items():
-    TorchClass, _, mode_kw = TWINS[mode]
-    t_sorted = TorchClass(d, H, 2, bidirectional=True, batch_first=True, dtype=f64, **mode_kw, **extra)
-    parity(twin(t_sorted), t_sorted, *random_call(t_sorted, "packed", True, torch.tensor([4, 4, 1]), True), **EXACT)
-print("✓ sorted packed input (enforce_sorted=True), every mode: as torch")
-
 # %% [markdown] collapsed
 # ### Going deeper: bad input gets a clear error
 #
@@ -776,6 +728,56 @@ for ScratchClass, kw, want in [(ScratchRNN, {}, 640), (ScratchGRU, {}, 1920), (S
     assert sum(p.numel() for p in ScratchClass(10, 20, **kw).parameters()) == want  # as exercise 2's solution says
 print("✓ every mode, 4–5 stacks: names, shapes, order, all_weights, repr, initial values and signatures as torch's; "
       "load_state_dict both ways")
+
+# %% [markdown]
+# ### The grid: all of it at once
+#
+# Every cell (the LSTM also with `proj_size`) × `num_layers` 1, 2 × `bidirectional` × `batch_first` ×
+# `bias` × input (batched, unbatched, packed with unsorted lengths) × `hx` (given, `None`): 480 settings, each in
+# float64 (|Δ| ≤ 1e-12) and float32 (`assert_close`'s defaults), with `parity`. Then sorted packed input.
+
+# %% hidden
+def run_grid(max_failures=3):
+    """Every setting, both dtypes; stops at the third failing run (enough to see the pattern, and quick)."""
+    runs, tensors, failures = 0, 0, []
+    for (label, (mode, extra)), dtype in itertools.product(MODES.items(), (torch.float64, torch.float32)):
+        TorchClass, _, mode_kw = TWINS[mode]
+        for L, bidir, batch_first, bias in itertools.product((1, 2), (False, True), (False, True), (True, False)):
+            t_rnn = TorchClass(d, H, L, bias=bias, batch_first=batch_first, bidirectional=bidir, dtype=dtype,
+                               **mode_kw, **extra)
+            s_rnn = twin(t_rnn)
+            for kind, give_hx in itertools.product(("batched", "unbatched", "packed"), (True, False)):
+                try:
+                    tensors += parity(s_rnn, t_rnn, *random_call(t_rnn, kind, give_hx),
+                                      **(EXACT if dtype == torch.float64 else {}))
+                    runs += 1
+                except Exception as err:  # collected: the verdict names the settings that fail
+                    failures.append(f"{label}, L={L}, bidirectional={bidir}, batch_first={batch_first}, bias={bias}, "
+                                    f"{kind}, hx {'given' if give_hx else 'None'}, {dtype}: "
+                                    f"{type(err).__name__}: {str(err).strip().splitlines()[0]}")
+                    if len(failures) == max_failures:
+                        return runs, tensors, failures
+    return runs, tensors, failures
+
+
+threads = torch.get_num_threads()
+torch.set_num_threads(1)  # 960 runs on tiny tensors: one thread is fastest, and a busy CPU cannot stall it
+try:
+    runs, tensors, failures = run_grid()
+finally:
+    torch.set_num_threads(threads)
+assert not failures, "runs that differ from torch (the grid stops at the third):\n  " + "\n  ".join(failures)
+assert runs == 960
+print(f"✓ {runs // 2} settings × float64 (|Δ| ≤ 1e-12) and float32: all equal torch's, {tensors:,} tensors "
+      "(outputs, h_n, c_n, gradients of input, h0, c0, every parameter)")
+
+# %% hidden
+# Sorted lengths with the default enforce_sorted=True (no index tensors; the longest, 4, shorter than the padding).
+for label, (mode, extra) in MODES.items():
+    TorchClass, _, mode_kw = TWINS[mode]
+    t_sorted = TorchClass(d, H, 2, bidirectional=True, batch_first=True, dtype=f64, **mode_kw, **extra)
+    parity(twin(t_sorted), t_sorted, *random_call(t_sorted, "packed", True, torch.tensor([4, 4, 1]), True), **EXACT)
+print("✓ sorted packed input (enforce_sorted=True), every mode: as torch")
 
 # %% [markdown]
 # ## 4 · Drop-in: the tagger
