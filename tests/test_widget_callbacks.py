@@ -296,7 +296,7 @@ def via_interact(m=0):
 
 
 def test_the_check_reports_each_kind_of_problem(forks):
-    summary = run_probe(forks, SYNTHETIC, CALL_TIMEOUT_S=1.0, RANDOM_COMBOS=10)
+    summary = run_probe(forks, SYNTHETIC, CALL_TIMEOUT_S=2.0, RANDOM_COMBOS=10)
     calls = {w["callback"]: w["calls"] for w in summary["widgets"]}
     assert calls.keys() == {"sound", "broken", "starts_invalid", "via_interact", "odd"}, calls
     assert calls["broken"] == 10 and calls["starts_invalid"] == 4 and calls["via_interact"] == 3, calls
