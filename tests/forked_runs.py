@@ -6,7 +6,8 @@ Here one server process per pytest worker imports those once and builds an IPyth
 that executes the cells in order with `InteractiveShell.run_cell` (the same code path an IPython kernel uses for a
 cell, minus the messaging), in an empty temporary folder, and reports the first cell that raised: its index and
 exception type and message. matplotlib draws with Agg (as the inline backend does), widgets are built without a
-front end (ipywidgets' dummy comm), `display` prints.
+front end (ipywidgets' dummy comm), `display` prints. Before its first request the server pays the lessons'
+first-use costs (warm_up: ~1.5 s of imports and font loading), which each fork would otherwise pay again.
 
 The same cells must run clean here unmutated (test_mutations.py checks that for every lesson), so a mutation that
 fails here fails because of the mutation, not because of this runner.
@@ -108,6 +109,58 @@ def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]
     return results, None, report
 
 
+def warm_up() -> None:  # pragma: no cover - runs in the server process
+    """Pay, once in the server, the first-use costs that every fork would otherwise pay again: the first
+    torch.testing.assert_close imports ~500 modules (0.6 s), the first optimizer step ~300 more (0.5 s), the first
+    matplotlib draw loads its fonts (0.3 s). A fork runs from the state before its mutated cell; when that cell comes
+    before a lesson's first check, each fork paid them all. Nothing the lessons see changes: only modules are
+    imported and caches filled (torch's generators are restored, every figure closed, no setting changed)."""
+    import warnings
+
+    import ipywidgets
+    import matplotlib.pyplot as plt
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.func import functional_call
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    with torch.random.fork_rng(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        for dtype in (torch.float32, torch.float64):
+            x = torch.randn(3, 2, 4, dtype=dtype, requires_grad=True)
+            for cls in (nn.RNN, nn.LSTM, nn.GRU):
+                rnn = cls(4, 5, dtype=dtype)
+                out, _ = rnn(x)
+                packed, _ = rnn(pack_padded_sequence(x, [3, 2]))
+                pad_packed_sequence(packed)
+                functional_call(rnn, dict(rnn.named_parameters()), (x,))
+                loss = F.cross_entropy(out[-1], torch.tensor([0, 1]))
+                torch.autograd.grad(loss, [x], retain_graph=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(rnn.parameters(), 1.0)
+                for opt in (torch.optim.Adam, torch.optim.SGD):
+                    opt(rnn.parameters(), lr=0.01).step()
+            torch.testing.assert_close(x, x)
+            try:
+                torch.testing.assert_close(x, x.detach() + 1)
+            except AssertionError:
+                pass
+        torch.linalg.eigvals(torch.eye(2))
+        before = set(ipywidgets.Widget.widgets)
+        ipywidgets.interactive(lambda n=1: n, n=ipywidgets.IntSlider(1, 0, 2))
+        for key in set(ipywidgets.Widget.widgets) - before:  # out of the registry: the widget probe finds only the lesson's
+            ipywidgets.Widget.widgets[key].close()
+        fig, ax = plt.subplots()
+        ax.semilogy([1, 2], [1, 10], label=r"$\|\partial L / \partial x_t\|$")
+        ax.set(title=r"$\sigma(b_f) = 1 - 1/\tau$", xlabel="t")
+        ax.legend()
+        fig.tight_layout()
+        fig.canvas.draw()
+        plt.close("all")
+
+
 def serve() -> None:  # pragma: no cover - runs in the server process
     os.environ.setdefault("MPLBACKEND", "Agg")
     import warnings
@@ -130,6 +183,17 @@ def serve() -> None:  # pragma: no cover - runs in the server process
     cfg.HistoryManager.enabled = False  # no sqlite file, no saving thread: safe to fork
     shell = InteractiveShell.instance(config=cfg)
     out = sys.stdout
+    saved = os.dup(1)  # the answers' channel: nothing the warm-up writes (a terminal escape, a warning) goes there
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        sys.stdout = devnull
+        try:
+            warm_up()
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            sys.stdout = out
     for line in sys.stdin:
         request = json.loads(line)
         read_fd, write_fd = os.pipe()
