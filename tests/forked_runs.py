@@ -182,6 +182,10 @@ def serve() -> None:  # pragma: no cover - runs in the server process
     cfg = Config()
     cfg.HistoryManager.enabled = False  # no sqlite file, no saving thread: safe to fork
     shell = InteractiveShell.instance(config=cfg)
+    # An error a cell does not catch: run_cell keeps it (error_in_exec, what a run reports) before it shows the
+    # traceback, which a fork writes to /dev/null anyway. Formatting it (IPython's ultratb: source lines, colours)
+    # cost each fork ~0.1 s, most of a failing mutation's time.
+    shell.showtraceback = lambda *args, **kwargs: None
     out = sys.stdout
     saved = os.dup(1)  # the answers' channel: nothing the warm-up writes (a terminal escape, a warning) goes there
     with open(os.devnull, "w") as devnull:

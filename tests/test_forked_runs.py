@@ -1,34 +1,30 @@
-"""The fork server's warm-up (forked_runs.warm_up): it must change nothing a lesson sees, and it must take the
-first-use costs out of the forks (what it is for: ~0.5 s a mutation, ~30 s of the suite)."""
+"""The fork server (forked_runs.py) as a lesson sees it: its warm-up must change nothing a lesson sees, and must
+take the first-use costs out of the forks (what it is for: ~0.5 s a mutation); a cell's error is reported whole."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-PROBE = r"""
-import json, os, sys
-import matplotlib
-matplotlib.use("Agg")
-import ipywidgets, matplotlib.pyplot as plt, numpy as np, torch
-import forked_runs
-
-def state():
-    return {"torch_rng": torch.get_rng_state().tolist(), "numpy_rng": str(np.random.get_state()[1][:8].tolist()),
-            "dtype": str(torch.get_default_dtype()), "threads": torch.get_num_threads(),
-            "grad": torch.is_grad_enabled(), "figures": plt.get_fignums(), "widgets": len(ipywidgets.Widget.widgets),
-            "rc": {k: str(v) for k, v in matplotlib.rcParams.items()}}
-
-before = state()
-forked_runs.warm_up()
-after = state()
+# Run in a fork of the session's server, as a lesson's first cell would be.
+STATE = r"""
+import json, sys
+import ipywidgets, matplotlib, matplotlib.pyplot as plt, torch
+# torch seeds its generator at random in a new process; the warm-up draws from it with seed 0 inside fork_rng.
+seeded_0 = torch.Generator().manual_seed(0)
+visible = json.dumps({
+    "torch's generator left as it was": torch.initial_seed() != 0
+        and not torch.equal(torch.get_rng_state(), seeded_0.get_state()),
+    "torch's default dtype": str(torch.get_default_dtype()),
+    "grad mode": torch.is_grad_enabled(),
+    "open figures": plt.get_fignums(),
+    "live widgets": len(ipywidgets.Widget.widgets),
+    "matplotlib settings changed": sorted(k for k, v in matplotlib.rcParams.items()
+                                          if k not in ("backend", "backend_fallback")  # the server's matplotlib.use("Agg")
+                                          and str(v) != str(matplotlib.rcParamsOrig[k])),
+})
 loaded = set(sys.modules)
-# What a lesson's first cells do: a check, an optimizer step, a figure drawn.
+"""
+FIRST_USES = r"""
 import torch.nn as nn
 torch.testing.assert_close(torch.ones(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64))
 lstm = nn.LSTM(3, 4)
@@ -38,18 +34,34 @@ fig, ax = plt.subplots()
 ax.set_title(r"$\alpha$")
 fig.canvas.draw()
 plt.close(fig)
-print(json.dumps({"before": before, "after": after, "new_modules": sorted(set(sys.modules) - loaded)}))
+new_modules = sorted(set(sys.modules) - loaded)
 """
 
 
-def test_warm_up_changes_nothing_a_lesson_sees_and_leaves_nothing_to_import():
-    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE)}
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    before, after = result["before"], result["after"]
-    changed = sorted(k for k in before if before[k] != after[k])
-    assert not changed, f"the warm-up changed what a lesson sees: {changed}"
-    assert not result["new_modules"], (
-        "a first check, optimizer step or draw after the warm-up still imports modules (each fork would pay for "
-        f"them again): {result['new_modules'][:20]}")
+def test_warm_up_changes_nothing_a_lesson_sees(forks):
+    run = forks.run([STATE], report=["visible"])
+    assert run["error"] is None, run["error"]
+    assert json.loads(run["report"]["visible"]) == {
+        "torch's generator left as it was": True,
+        "torch's default dtype": "torch.float32",
+        "grad mode": True,
+        "open figures": [],
+        "live widgets": 0,
+        "matplotlib settings changed": [],
+    }
+
+
+def test_after_the_warm_up_a_lessons_first_steps_import_nothing(forks):
+    run = forks.run([STATE, FIRST_USES], report=["new_modules"])
+    assert run["error"] is None, run["error"]
+    assert run["report"]["new_modules"] == "[]", (
+        "a first check, optimizer step or draw in a fork still imports modules (each fork pays for them again; "
+        f"add them to forked_runs.warm_up): {run['report']['new_modules'][:2000]}")
+
+
+def test_an_uncaught_error_is_reported_with_its_message(forks):
+    """The server shows no traceback (a fork's output goes nowhere); the error still comes back whole."""
+    run = forks.run(["x = 1", "torch = __import__('torch')\ntorch.testing.assert_close(torch.ones(2), torch.zeros(2))",
+                     "never = 1"])
+    assert run["error"]["cell"] == 1 and run["error"]["ename"] == "AssertionError", run["error"]
+    assert "Tensor-likes are not close" in run["error"]["evalue"], run["error"]
