@@ -115,6 +115,7 @@ def warm_up() -> None:  # pragma: no cover - runs in the server process
     matplotlib draw loads its fonts (0.3 s). A fork runs from the state before its mutated cell; when that cell comes
     before a lesson's first check, each fork paid them all. Nothing the lessons see changes: only modules are
     imported and caches filled (torch's generators are restored, every figure closed, no setting changed)."""
+    import gc
     import warnings
 
     import ipywidgets
@@ -148,10 +149,11 @@ def warm_up() -> None:  # pragma: no cover - runs in the server process
             except AssertionError:
                 pass
         torch.linalg.eigvals(torch.eye(2))
-        before = set(ipywidgets.Widget.widgets)
+        registry = ipywidgets.widgets.widget._instances  # what the widget probe searches (Widget.widgets: deprecated)
+        before = set(registry)
         ipywidgets.interactive(lambda n=1: n, n=ipywidgets.IntSlider(1, 0, 2))
-        for key in set(ipywidgets.Widget.widgets) - before:  # out of the registry: the widget probe finds only the lesson's
-            ipywidgets.Widget.widgets[key].close()
+        for key in set(registry) - before:  # closed: the widget probe must find only the lesson's widgets
+            registry[key].close()
         fig, ax = plt.subplots()
         ax.semilogy([1, 2], [1, 10], label=r"$\|\partial L / \partial x_t\|$")
         ax.set(title=r"$\sigma(b_f) = 1 - 1/\tau$", xlabel="t")
@@ -159,6 +161,7 @@ def warm_up() -> None:  # pragma: no cover - runs in the server process
         fig.tight_layout()
         fig.canvas.draw()
         plt.close("all")
+    gc.collect()  # the closed widgets too: the widget probe also searches the heap for live `interactive`s
 
 
 def serve() -> None:  # pragma: no cover - runs in the server process

@@ -7,7 +7,7 @@ import json
 
 # Run in a fork of the session's server, as a lesson's first cell would be.
 STATE = r"""
-import json, sys
+import gc, json, sys
 import ipywidgets, matplotlib, matplotlib.pyplot as plt, torch
 # torch seeds its generator at random in a new process; the warm-up draws from it with seed 0 inside fork_rng.
 seeded_0 = torch.Generator().manual_seed(0)
@@ -17,7 +17,8 @@ visible = json.dumps({
     "torch's default dtype": str(torch.get_default_dtype()),
     "grad mode": torch.is_grad_enabled(),
     "open figures": plt.get_fignums(),
-    "live widgets": len(ipywidgets.Widget.widgets),
+    "live widgets": len(ipywidgets.widgets.widget._instances),
+    "interactive objects on the heap": sum(isinstance(o, ipywidgets.interactive) for o in gc.get_objects()),
     "matplotlib settings changed": sorted(k for k, v in matplotlib.rcParams.items()
                                           if k not in ("backend", "backend_fallback")  # the server's matplotlib.use("Agg")
                                           and str(v) != str(matplotlib.rcParamsOrig[k])),
@@ -47,6 +48,7 @@ def test_warm_up_changes_nothing_a_lesson_sees(forks):
         "grad mode": True,
         "open figures": [],
         "live widgets": 0,
+        "interactive objects on the heap": 0,
         "matplotlib settings changed": [],
     }
 
