@@ -17,6 +17,7 @@ Protocol: the server reads one JSON line per request from stdin and answers one 
   "ename": ..., "evalue": ...}, "seconds": s, "files": [...], "report": {name: str}}: after the cells ran clean (or
   all of them, errors or not, with keep_going), `report` holds str() of each named variable of the namespace (None
   when undefined); `files`, what the run left in its empty folder.
+- {"warm_up_warnings": true} → {"warnings": [...]}: the warnings the warm-up raised (answered without a fork).
 - Mutations of one notebook: {"cells": [...], "mutations": [[i, source], ...], "timeout": s} → {"error": <the
   unmutated run's error or null>, "seconds": s, "mutations": [{"error": ..., "seconds": s}, ...]}. The fork runs
   the unmutated cells in order; just before cell i it forks again for each mutation of cell i, and that fork runs
@@ -109,12 +110,14 @@ def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]
     return results, None, report
 
 
-def warm_up() -> None:  # pragma: no cover - runs in the server process
+def warm_up() -> list[str]:  # pragma: no cover - runs in the server process
     """Pay, once in the server, the first-use costs that every fork would otherwise pay again: the first
     torch.testing.assert_close imports ~500 modules (0.6 s), the first optimizer step ~300 more (0.5 s), the first
     matplotlib draw loads its fonts (0.3 s). A fork runs from the state before its mutated cell; when that cell comes
     before a lesson's first check, each fork paid them all. Nothing the lessons see changes: only modules are
-    imported and caches filled (torch's generators are restored, every figure closed, no setting changed)."""
+    imported and caches filled (torch's generators are restored, every figure closed, no setting changed). Returns
+    the warnings it raised, which must be none: a warning torch gives once per process, given here, would be missing
+    from a lesson's run (the widget probe reports warnings)."""
     import gc
     import warnings
 
@@ -126,8 +129,8 @@ def warm_up() -> None:  # pragma: no cover - runs in the server process
     from torch.func import functional_call
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    with torch.random.fork_rng(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with torch.random.fork_rng(), warnings.catch_warnings(record=True) as raised:
+        warnings.simplefilter("always")
         torch.manual_seed(0)
         for dtype in (torch.float32, torch.float64):
             x = torch.randn(3, 2, 4, dtype=dtype, requires_grad=True)
@@ -162,6 +165,7 @@ def warm_up() -> None:  # pragma: no cover - runs in the server process
         fig.canvas.draw()
         plt.close("all")
     gc.collect()  # the closed widgets too: the widget probe also searches the heap for live `interactive`s
+    return [f"{w.category.__name__}: {w.message}" for w in raised]
 
 
 def serve() -> None:  # pragma: no cover - runs in the server process
@@ -195,7 +199,7 @@ def serve() -> None:  # pragma: no cover - runs in the server process
         os.dup2(devnull.fileno(), 1)
         sys.stdout = devnull
         try:
-            warm_up()
+            warm_up_warnings = warm_up()
         finally:
             sys.stdout.flush()
             os.dup2(saved, 1)
@@ -203,6 +207,10 @@ def serve() -> None:  # pragma: no cover - runs in the server process
             sys.stdout = out
     for line in sys.stdin:
         request = json.loads(line)
+        if request.get("warm_up_warnings"):
+            out.write(json.dumps({"warnings": warm_up_warnings}) + "\n")
+            out.flush()
+            continue
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: run the cells, write the result, exit without cleanup
@@ -251,6 +259,10 @@ class ForkServer:
         """The cells in order in a fork: {"error", "seconds", "files" (left in its empty folder), "report": str() of
         each name in `report` at the end (when no cell raised, or with keep_going)}."""
         return self._ask({"cells": cells, "timeout": timeout, "report": list(report), "keep_going": keep_going})
+
+    def warm_up_warnings(self) -> list[str]:
+        """The warnings the server's warm-up raised (see warm_up: there must be none)."""
+        return self._ask({"warm_up_warnings": True})["warnings"]
 
     def _ask(self, request: dict) -> dict:
         assert self.proc.poll() is None, "the fork server died"

@@ -67,3 +67,9 @@ def test_an_uncaught_error_is_reported_with_its_message(forks):
                      "never = 1"])
     assert run["error"]["cell"] == 1 and run["error"]["ename"] == "AssertionError", run["error"]
     assert "Tensor-likes are not close" in run["error"]["evalue"], run["error"]
+
+
+def test_the_warm_up_raises_no_warning(forks):
+    """A warning torch gives once per process (C++ TORCH_WARN_ONCE), raised by the warm-up, would not be raised
+    again by a lesson in a fork: the widget probe, which reports warnings, would miss it."""
+    assert forks.warm_up_warnings() == []
