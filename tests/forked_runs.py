@@ -19,14 +19,15 @@ Protocol: the server reads one JSON line per request from stdin and answers one 
   when undefined); `files`, what the run left in its empty folder.
 - {"warm_up_warnings": true} → {"warnings": [...]}: the warnings the warm-up raised (answered without a fork).
 - Mutations of one notebook: {"cells": [...], "mutations": [[i, source], ...], "timeout": s} → {"error": <the
-  unmutated run's error or null>, "seconds": s, "mutations": [{"error": ..., "seconds": s}, ...]}. The fork runs
-  the unmutated cells in order; just before cell i it forks again for each mutation of cell i, and that fork runs
-  the mutated cell i and the cells after it (or, with "rest": [...] as long as "cells", rest[i + 1:]). So a mutation's run starts from exactly the state an unmutated run has
-  before cell i (the same cells ran, in the same order, in the same process), without re-running cells 0..i-1:
-  the mutation tests take a fraction of the time of one full run per mutation. Cell indices in the answers are
-  the notebook's; "files" as for a run. {"report_before": {"cell": i, "names": [...]}} adds "report_before": str() of each name just
-  before cell i of the unmutated run (the student copy's verdicts: see test_mutations.py). Everything runs on one thread (OMP_NUM_THREADS=1: a fork of a process whose OpenMP pool is
-  running can hang); these runs check for errors, not printed digits.
+  unmutated run's error or null>, "seconds": s, "mutations": [{"error": ..., "seconds": s}, ...]}. The fork runs the
+  unmutated cells in order; just before cell i it forks again for each mutation of cell i, and that fork runs the
+  mutated cell i and the cells after it (or, with "rest": [...] as long as "cells", rest[i + 1:]). So a mutation's run
+  starts from exactly the state an unmutated run has before cell i (the same cells ran, in the same order, in the same
+  process), without re-running cells 0..i-1: the mutation tests take a fraction of the time of one full run per
+  mutation. Cell indices in the answers are the notebook's; "files" as for a run. {"report_before": {"cell": i,
+  "names": [...]}} adds "report_before": str() of each name just before cell i of the unmutated run (the student
+  copy's verdicts: see test_mutations.py). Everything runs on one thread (OMP_NUM_THREADS=1: a fork of a process whose
+  OpenMP pool is running can hang); these runs check for errors, not printed digits.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def run_mutations(shell, request: dict) -> tuple[list, dict | None, dict | None]
         if error is not None:  # the unmutated notebook fails here: the mutations after it cannot be run
             for k, (at, _) in enumerate(request["mutations"]):
                 if results[k] is None:
-                    results[k] = {"error": {"cell": -1, "ename": "NotRun", "evalue": f"the unmutated run failed: {error}"}}
+                    results[k] = {"error": {"cell": -1, "ename": "NotRun",
+                                            "evalue": f"the unmutated run failed: {error}"}}
             return results, error, report
     return results, None, report
 

@@ -19,8 +19,9 @@ visible = json.dumps({
     "open figures": plt.get_fignums(),
     "live widgets": len(ipywidgets.widgets.widget._instances),
     "interactive objects on the heap": sum(isinstance(o, ipywidgets.interactive) for o in gc.get_objects()),
+    # backend, backend_fallback: set by the server's matplotlib.use("Agg"), before the warm-up
     "matplotlib settings changed": sorted(k for k, v in matplotlib.rcParams.items()
-                                          if k not in ("backend", "backend_fallback")  # the server's matplotlib.use("Agg")
+                                          if k not in ("backend", "backend_fallback")
                                           and str(v) != str(matplotlib.rcParamsOrig[k])),
 })
 loaded = set(sys.modules)
